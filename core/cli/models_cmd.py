@@ -1,0 +1,86 @@
+"""`fireside ls | import | rm | pull`: the local library from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from fireside.core import context
+from fireside.core.cli.output import emit_json, human_bytes, note
+from fireside.core.models import starter
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ls", help="list local models")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_ls)
+
+    p = sub.add_parser("import", help="add an existing .gguf file to the library")
+    p.add_argument("path", type=Path)
+    p.add_argument("--link", action="store_true",
+                   help="register the file where it is instead of copying it")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("rm", help="remove a model (linked files are only forgotten)")
+    p.add_argument("model")
+    p.set_defaults(handler=cmd_rm)
+
+    p = sub.add_parser("pull", help="download a model: `starter`, REPO[:QUANT] or REPO/FILE")
+    p.add_argument("spec")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=cmd_pull)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    ctx = context.build()
+    models = ctx.library.list()
+    if args.json:
+        emit_json([m.to_json() for m in models])
+        return 0
+    if not models:
+        note("No models yet. Try: fireside pull starter")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("NAME", "ARCH", "PARAMS", "QUANT", "CTX", "SIZE", "LICENSE", "SOURCE")
+    for m in models:
+        meta = m.meta
+        table.add_row(
+            m.name, meta.architecture if meta else "?",
+            f"{meta.parameter_count / 1e6:.0f}M" if meta else "?",
+            meta.quantization if meta else "?", str(meta.context_length) if meta else "?",
+            human_bytes(m.size_bytes), m.entry.license or (meta.license if meta else ""),
+            m.error or m.entry.source)
+    Console().print(table)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    ctx = context.build()
+    model = ctx.library.import_file(args.path, link=args.link)
+    note(f"Imported {model.name} ({human_bytes(model.size_bytes)})")
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    ctx = context.build()
+    model = ctx.library.remove(args.model)
+    kept = " (file kept: it was linked)" if model.entry.linked else ""
+    note(f"Removed {model.name}{kept}")
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    ctx = context.build()
+    if args.spec == starter.NAME or args.spec == "starter":
+        model = starter.obtain(ctx.library, starter.default_cache(ctx.paths.cache), note)
+        if args.json:
+            emit_json(model.to_json())
+        else:
+            note(f"{model.name}: {human_bytes(model.size_bytes)}, license {model.entry.license}")
+        return 0
+    from fireside.core.hub import pull as hub_pull
+
+    return hub_pull.run_pull(ctx, args)

@@ -1,0 +1,93 @@
+"""`fireside run MODEL [PROMPT]`: one answer, or a REPL, streamed to the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from fireside.core import context
+from fireside.core.cli.output import emit_json, note
+from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams, Stats
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="chat with a model (a REPL without PROMPT)")
+    p.add_argument("model", help="a local model name, a path to a .gguf, or `starter`")
+    p.add_argument("prompt", nargs="?")
+    p.add_argument("--system", default=None, help="system prompt")
+    p.add_argument("--temp", type=float, default=0.7, help="temperature")
+    p.add_argument("--max-tokens", type=int, default=512)
+    p.add_argument("--ctx", type=int, default=4096, help="context length")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--gpu-layers", type=int, default=0)
+    p.add_argument("--verbose", action="store_true", help="print stats after each answer")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object with the text and stats")
+    p.set_defaults(handler=cmd_run)
+
+
+def _print_stats(stats: Stats) -> None:
+    note(f"\n[ttft {stats.ttft_s * 1000:.0f} ms · prefill {stats.prefill_tokens_per_s:.1f} tok/s"
+         f" · decode {stats.decode_tokens_per_s:.1f} tok/s · prompt {stats.prompt_tokens}"
+         f" · completion {stats.completion_tokens} · context {stats.context_used}/"
+         f"{stats.context_limit}]")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ctx = context.build()
+    model = ctx.library.get(args.model)
+    if model.error:
+        from fireside.core.errors import BadModelFileError
+
+        raise BadModelFileError(f"{model.name}: {model.error}")
+    settings = LoadSettings(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
+    ctx.engine.load(model.path, settings, name=model.name)
+    ctx.library.touch(model.name)
+    params = SamplingParams(temperature=args.temp, max_tokens=args.max_tokens, seed=args.seed)
+    messages: list[dict[str, str]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    if args.prompt is not None:
+        messages.append({"role": "user", "content": args.prompt})
+        return _answer(ctx, messages, params, args)
+    note(f"{model.name} loaded. Type a message; /bye or Ctrl-D to quit, Ctrl-C stops an answer.")
+    while True:
+        try:
+            line = input(">>> ")
+        except EOFError:
+            return 0
+        if line.strip() in ("/bye", "/exit", "/quit"):
+            return 0
+        if not line.strip():
+            continue
+        messages.append({"role": "user", "content": line})
+        _answer(ctx, messages, params, args)
+
+
+def _answer(ctx: context.AppContext, messages: list[dict[str, str]], params: SamplingParams,
+            args: argparse.Namespace) -> int:
+    cancel = CancelToken()
+
+    def show(text: str) -> None:
+        if not args.json:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    try:
+        result = ctx.engine.chat(messages, params, on_token=show, cancel=cancel)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        note("\n[stopped]")
+        return 130
+    messages.append({"role": "assistant", "content": result.text})
+    if args.json:
+        emit_json({"text": result.text, "finish_reason": result.finish_reason,
+                   "model": ctx.engine.loaded.name if ctx.engine.loaded else None,
+                   "stats": result.stats.to_json()})
+        return 0
+    sys.stdout.write("\n")
+    if args.verbose:
+        _print_stats(result.stats)
+    return 0
