@@ -44,15 +44,18 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("NAME", "ARCH", "PARAMS", "QUANT", "CTX", "SIZE", "LICENSE", "SOURCE")
+    table = Table(box=None, header_style="bold")
+    table.add_column("NAME", no_wrap=True)
+    for col in ("PARAMS", "QUANT", "CTX", "SIZE", "LICENSE"):
+        table.add_column(col, no_wrap=True)
     for m in models:
         meta = m.meta
-        table.add_row(
-            m.name, meta.architecture if meta else "?",
-            f"{meta.parameter_count / 1e6:.0f}M" if meta else "?",
-            meta.quantization if meta else "?", str(meta.context_length) if meta else "?",
-            human_bytes(m.size_bytes), m.entry.license or (meta.license if meta else ""),
-            m.error or m.entry.source)
+        if meta is None:
+            table.add_row(m.name, "", "", "", human_bytes(m.size_bytes), f"error: {m.error}")
+            continue
+        table.add_row(m.name, f"{meta.parameter_count / 1e6:.0f}M", meta.quantization,
+                      str(meta.context_length), human_bytes(m.size_bytes),
+                      m.entry.license or meta.license)
     Console().print(table)
     return 0
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from fireside.core.errors import (
-    BadModelFileError,
     ContextOverflowError,
     FiresideError,
     ModelNotLoadedError,
@@ -97,18 +96,23 @@ class Engine:
             self._unload_locked()
             n_ctx = settings.n_ctx or meta.context_length or 4096
             kv_type = KV_CACHE_TYPES[settings.kv_cache_type]
+            # llama.cpp only quantizes the V cache with flash attention on.
+            flash = settings.flash_attn or settings.kv_cache_type != "f16"
             start = time.perf_counter()
             try:
                 llm = Llama(
                     model_path=str(path), n_ctx=n_ctx, n_batch=settings.n_batch,
                     n_threads=settings.n_threads or default_threads(),
-                    n_gpu_layers=settings.n_gpu_layers, flash_attn=settings.flash_attn,
+                    n_gpu_layers=settings.n_gpu_layers, flash_attn=flash,
                     type_k=kv_type, type_v=kv_type, use_mmap=settings.use_mmap,
                     use_mlock=settings.use_mlock, seed=settings.seed if settings.seed >= 0
                     else 0xFFFFFFFF, verbose=False,
                 )
             except (ValueError, RuntimeError, OSError) as exc:
-                raise BadModelFileError(f"llama.cpp could not load {path.name}: {exc}") from exc
+                raise FiresideError(
+                    f"llama.cpp could not load {path.name} with these settings "
+                    f"(context {n_ctx}, KV {settings.kv_cache_type}, GPU layers "
+                    f"{settings.n_gpu_layers}): {exc}") from exc
             loaded = LoadedModel(name or path.stem, path, settings, meta, llm.n_ctx(),
                                  time.perf_counter() - start)
             self._llm, self._loaded = llm, loaded

@@ -91,7 +91,8 @@ def obtain(library: Library, cache_dir: Path, progress: Progress | None = None) 
             return model
     cache_dir.mkdir(parents=True, exist_ok=True)
     cached = cache_dir / FILENAME
-    source = "cache"
+    origin = cache_dir / (FILENAME + ".source")
+    source = origin.read_text(encoding="utf-8").strip() if origin.exists() else "cache"
     if not _verified(cached):
         part = cached.with_name(FILENAME + ".part")
         say(f"Fetching {FILENAME} from the Hugging Face Hub…")
@@ -105,6 +106,7 @@ def obtain(library: Library, cache_dir: Path, progress: Progress | None = None) 
                 part.unlink(missing_ok=True)
                 raise FiresideError("the starter model's sha256 does not match; discarded")
         os.replace(part, cached)
+        origin.write_text(source, encoding="utf-8")
     target_dir = library.models_dir / "starter"
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / FILENAME

@@ -1,0 +1,101 @@
+"""The engine with the real starter model: streaming, cancel, stats, errors, sharing."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from fireside.core.errors import BadModelFileError, ContextOverflowError, ModelNotLoadedError
+from fireside.core.inference.engine import Engine
+from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
+
+ASK = [{"role": "user", "content": "Name three colours."}]
+
+
+def test_stream_matches_text_and_stats(engine: Engine) -> None:
+    pieces: list[str] = []
+    result = engine.chat(ASK, SamplingParams(max_tokens=24, seed=1), on_token=pieces.append)
+    assert result.text and "".join(pieces) == result.text
+    s = result.stats
+    assert s.prompt_tokens > 5 and 0 < s.completion_tokens <= 24
+    assert s.context_used == s.prompt_tokens + s.completion_tokens
+    assert s.context_limit == 2048
+    assert s.ttft_s > 0 and s.decode_tokens_per_s > 0 and s.prefill_tokens_per_s > 0
+    assert result.finish_reason in ("stop", "length")
+
+
+def test_seed_makes_answers_repeatable(engine: Engine) -> None:
+    params = SamplingParams(max_tokens=16, seed=42, temperature=0.9)
+    assert engine.chat(ASK, params).text == engine.chat(ASK, params).text
+
+
+def test_cancel_mid_stream(engine: Engine) -> None:
+    cancel = CancelToken()
+    seen: list[str] = []
+
+    def on_token(text: str) -> None:
+        seen.append(text)
+        if len(seen) == 3:
+            cancel.cancel()
+
+    result = engine.chat([{"role": "user", "content": "Write a long story about a fox."}],
+                         SamplingParams(max_tokens=300), on_token=on_token, cancel=cancel)
+    assert result.finish_reason == "cancelled"
+    assert result.stats.completion_tokens <= 6
+
+
+def test_requests_from_many_threads(engine: Engine) -> None:
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def ask(i: int) -> None:
+        try:
+            results.append(engine.chat([{"role": "user", "content": f"Count to {i}."}],
+                                       SamplingParams(max_tokens=8)).finish_reason)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and len(results) == 3
+
+
+def test_text_completion(engine: Engine) -> None:
+    result = engine.complete("The capital of France is", SamplingParams(max_tokens=5, seed=1))
+    assert result.stats.completion_tokens > 0 and result.text
+
+
+def test_context_overflow_is_refused(engine: Engine) -> None:
+    long = "word " * 3000
+    with pytest.raises(ContextOverflowError) as info:
+        engine.chat([{"role": "user", "content": long}])
+    assert info.value.n_ctx == 2048 and info.value.prompt_tokens > 2048
+
+
+def test_embeddings_share_the_model(engine: Engine) -> None:
+    a, b, c = engine.embed(["the cat sat", "a cat was sitting", "quarterly tax filing"])
+    dot = lambda x, y: sum(i * j for i, j in zip(x, y, strict=True))  # noqa: E731
+    assert len(a) == 576 and abs(dot(a, a) - 1) < 1e-3
+    assert dot(a, b) > dot(a, c)
+    assert engine.chat(ASK, SamplingParams(max_tokens=4)).text  # still generates afterwards
+
+
+def test_load_errors_and_unload(tmp_path: Path, starter_file: Path) -> None:
+    eng = Engine()
+    with pytest.raises(ModelNotLoadedError):
+        eng.chat(ASK)
+    junk = tmp_path / "junk.gguf"
+    junk.write_text("junk")
+    with pytest.raises(BadModelFileError):
+        eng.load(junk)
+    events: list[str] = []
+    eng.add_listener(lambda event, _m: events.append(event))
+    loaded = eng.load(starter_file, LoadSettings(n_ctx=512, kv_cache_type="q8_0"))
+    assert loaded.n_ctx == 512 and eng.loaded is loaded
+    eng.unload()
+    assert eng.loaded is None and events == ["loaded", "unloaded"]
