@@ -87,11 +87,12 @@ class SettingsStore:
         if not isinstance(raw, dict):
             return Settings()
         load = raw.get("load") if isinstance(raw.get("load"), dict) else {}
+        ui = raw.get("ui")
         return Settings(
             server=_section(ServerSettings, raw.get("server")),
             hub=_section(HubSettings, raw.get("hub")),
             load={k: _section(LoadSettings, v) for k, v in (load or {}).items()},
-            ui=raw.get("ui") if isinstance(raw.get("ui"), dict) else {},
+            ui=ui if isinstance(ui, dict) else {},
         )
 
     def write(self, settings: Settings) -> None:

@@ -77,7 +77,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 def cmd_pull(args: argparse.Namespace) -> int:
     ctx = context.build()
-    if args.spec == starter.NAME or args.spec == "starter":
+    if args.spec in (starter.NAME, "starter"):
         model = starter.obtain(ctx.library, starter.default_cache(ctx.paths.cache), note)
         if args.json:
             emit_json(model.to_json())

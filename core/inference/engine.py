@@ -99,15 +99,21 @@ class Engine:
             # llama.cpp only quantizes the V cache with flash attention on.
             flash = settings.flash_attn or settings.kv_cache_type != "f16"
             start = time.perf_counter()
+            kwargs: dict[str, Any] = dict(
+                model_path=str(path), n_ctx=n_ctx, n_batch=settings.n_batch,
+                n_threads=settings.n_threads or default_threads(),
+                n_gpu_layers=settings.n_gpu_layers, flash_attn=flash,
+                type_k=kv_type, type_v=kv_type, use_mmap=settings.use_mmap,
+                use_mlock=settings.use_mlock,
+                seed=settings.seed if settings.seed >= 0 else 0xFFFFFFFF, verbose=False)
             try:
-                llm = Llama(
-                    model_path=str(path), n_ctx=n_ctx, n_batch=settings.n_batch,
-                    n_threads=settings.n_threads or default_threads(),
-                    n_gpu_layers=settings.n_gpu_layers, flash_attn=flash,
-                    type_k=kv_type, type_v=kv_type, use_mmap=settings.use_mmap,
-                    use_mlock=settings.use_mlock, seed=settings.seed if settings.seed >= 0
-                    else 0xFFFFFFFF, verbose=False,
-                )
+                try:
+                    llm = Llama(**kwargs)
+                except ValueError:
+                    if not flash or settings.kv_cache_type != "f16":
+                        raise
+                    log.info("flash attention unavailable here; loading without it")
+                    llm = Llama(**{**kwargs, "flash_attn": False})
             except (ValueError, RuntimeError, OSError) as exc:
                 raise FiresideError(
                     f"llama.cpp could not load {path.name} with these settings "

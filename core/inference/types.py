@@ -16,7 +16,8 @@ class LoadSettings:
     n_ctx: int = 4096
     n_threads: int | None = None
     n_gpu_layers: int = 0
-    flash_attn: bool = False
+    # On by default: llama-bench's "auto" picks it on CPU too, and it decodes ~10% faster here.
+    flash_attn: bool = True
     kv_cache_type: str = "f16"
     use_mmap: bool = True
     use_mlock: bool = False

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from gguf import GGUFWriter
-import numpy as np
 
 from fireside.core.context import AppContext
 from fireside.core.errors import BadModelFileError, ModelNotFoundError

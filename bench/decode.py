@@ -1,0 +1,160 @@
+"""Prefill/decode speed and time to first token: Fireside's engine vs its peers, same run.
+
+Peers, with the same model, threads, context and batch size:
+  * plain llama-cpp-python (the library the engine wraps): what our layer costs;
+  * ``llama-bench`` from the same llama.cpp revision (built by bench/build_llama_tools.sh):
+    the C++ ceiling.
+All Python-side figures are wall-clock, taken the same way for the engine and the plain library.
+Targets: decode >= 0.97x llama-bench, prefill >= 0.95x.
+
+    .venv/bin/python bench/decode.py [--model PATH] [--reps 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from fireside.core.inference.engine import Engine, default_threads
+from fireside.core.inference.types import LoadSettings, SamplingParams
+
+log = logging.getLogger("fireside.bench")
+CACHE = Path(os.environ.get("FIRESIDE_DEV_CACHE", Path.home() / ".cache" / "fireside-dev"))
+DEFAULT_MODEL = CACHE / "starter" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+N_PROMPT, N_GEN, N_CTX, N_BATCH = 512, 128, 2048, 512
+WORDS = ("river stone lantern orchard copper meadow harbor violet thunder quiet ember "
+         "glacier saddle walnut mirror canyon").split()
+
+
+def prompt_tokens(llm: Any, rep: int) -> list[int]:
+    """A distinct prompt of exactly N_PROMPT tokens per rep, so no prefix cache is reused."""
+    text = " ".join(WORDS[(i * 7 + rep) % len(WORDS)] for i in range(N_PROMPT * 2))
+    tokens = llm.tokenize(f"{rep} {text}".encode(), add_bos=True, special=False)
+    return list(tokens[:N_PROMPT])
+
+
+def measure(stream_tokens: Any) -> tuple[float, float, float]:
+    """(ttft_s, prefill tok/s, decode tok/s) by wall clock around a token iterator."""
+    start = time.perf_counter()
+    stamps = [time.perf_counter() for _ in stream_tokens]
+    ttft = stamps[0] - start
+    decode = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
+    return ttft, N_PROMPT / ttft, decode
+
+
+def bench_engine(model: Path, threads: int, reps: int) -> dict[str, float]:
+    engine = Engine()
+    engine.load(model, LoadSettings(n_ctx=N_CTX, n_threads=threads, n_batch=N_BATCH))
+    llm = engine._llm
+    params = SamplingParams(temperature=0.0, max_tokens=N_GEN, repeat_penalty=1.0, min_p=0.0,
+                            top_k=1, stop=[])
+    runs = []
+    for rep in range(reps + 1):
+        tokens = prompt_tokens(llm, rep)
+        text = llm.detokenize(tokens[1:]).decode("utf-8", "replace")
+
+        def gen(text: str = text) -> Any:
+            import queue
+            import threading
+
+            q: queue.Queue[str | None] = queue.Queue()
+            t = threading.Thread(target=lambda: (engine.complete(text, params, on_token=q.put),
+                                                 q.put(None)))
+            t.start()
+            while (item := q.get()) is not None:
+                yield item
+            t.join()
+
+        runs.append(measure(gen()))
+    engine.unload()
+    return summarise(runs[1:])
+
+
+def bench_plain(model: Path, threads: int, reps: int) -> dict[str, float]:
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(model), n_ctx=N_CTX, n_threads=threads, n_batch=N_BATCH,
+                flash_attn=LoadSettings().flash_attn, verbose=False)
+    runs = []
+    for rep in range(reps + 1):
+        tokens = prompt_tokens(llm, rep)
+        stream = llm.create_completion(tokens, max_tokens=N_GEN, temperature=0.0, top_k=1,
+                                       min_p=0.0, repeat_penalty=1.0, stream=True)
+        runs.append(measure(c for c in stream if not c["choices"][0]["finish_reason"]))
+    llm.close()
+    return summarise(runs[1:])
+
+
+def summarise(runs: list[tuple[float, float, float]]) -> dict[str, float]:
+    return {"ttft_s": statistics.median(r[0] for r in runs),
+            "prefill_tokens_per_s": statistics.median(r[1] for r in runs),
+            "decode_tokens_per_s": statistics.median(r[2] for r in runs)}
+
+
+def bench_llama_bench(model: Path, threads: int, reps: int) -> dict[str, float] | None:
+    script = Path(__file__).with_name("build_llama_tools.sh")
+    try:
+        bindir = subprocess.run(["bash", str(script)], capture_output=True, text=True,
+                                check=True).stdout.strip().splitlines()[-1]
+    except (subprocess.CalledProcessError, IndexError) as exc:
+        log.warning("llama-bench unavailable: %s", exc)
+        return None
+    out = subprocess.run([f"{bindir}/llama-bench", "-m", str(model), "-p", str(N_PROMPT),
+                          "-n", str(N_GEN), "-t", str(threads), "-b", str(N_BATCH),
+                          "-r", str(reps), "-o", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = json.loads(out)
+    pp = next(r for r in rows if r["n_prompt"] == N_PROMPT and r["n_gen"] == 0)
+    tg = next(r for r in rows if r["n_gen"] == N_GEN and r["n_prompt"] == 0)
+    return {"prefill_tokens_per_s": pp["avg_ts"], "decode_tokens_per_s": tg["avg_ts"],
+            "ttft_s": N_PROMPT / pp["avg_ts"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--threads", type=int, default=default_threads())
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    results: dict[str, Any] = {
+        "model": str(args.model), "threads": args.threads, "n_prompt": N_PROMPT,
+        "n_gen": N_GEN, "fireside": bench_engine(args.model, args.threads, args.reps),
+        "llama_cpp_python": bench_plain(args.model, args.threads, args.reps),
+        "llama_bench": bench_llama_bench(args.model, args.threads, args.reps),
+    }
+    ratios: dict[str, float] = {}
+    for peer in ("llama_cpp_python", "llama_bench"):
+        if results[peer]:
+            for key in ("prefill_tokens_per_s", "decode_tokens_per_s"):
+                ratios[f"{key}_vs_{peer}"] = results["fireside"][key] / results[peer][key]
+    results["ratios"] = ratios
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"model {args.model.name}, threads {args.threads}, pp{N_PROMPT} / tg{N_GEN}")
+    print(f"{'':18} {'prefill tok/s':>14} {'decode tok/s':>13} {'ttft ms':>8}")
+    for peer in ("fireside", "llama_cpp_python", "llama_bench"):
+        r = results[peer]
+        if r:
+            print(f"{peer:18} {r['prefill_tokens_per_s']:14.1f} {r['decode_tokens_per_s']:13.1f}"
+                  f" {r['ttft_s'] * 1000:8.1f}")
+    for key, value in ratios.items():
+        target = 0.97 if key.startswith("decode") and key.endswith("llama_bench") else (
+            0.95 if key.endswith("llama_bench") else None)
+        verdict = "" if target is None else (" ok" if value >= target else f" BELOW {target}")
+        print(f"ratio {key:45} {value:5.3f}{verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
