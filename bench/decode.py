@@ -61,19 +61,13 @@ def bench_engine(model: Path, threads: int, reps: int) -> dict[str, float]:
         tokens = prompt_tokens(llm, rep)
         text = llm.detokenize(tokens[1:]).decode("utf-8", "replace")
 
-        def gen(text: str = text) -> Any:
-            import queue
-            import threading
-
-            q: queue.Queue[str | None] = queue.Queue()
-            t = threading.Thread(target=lambda: (engine.complete(text, params, on_token=q.put),
-                                                 q.put(None)))
-            t.start()
-            while (item := q.get()) is not None:
-                yield item
-            t.join()
-
-        runs.append(measure(gen()))
+        stamps: list[float] = []
+        begin = time.perf_counter()
+        done = engine.complete(text, params, on_token=lambda _t, s=stamps: s.append(
+            time.perf_counter()))
+        ttft = stamps[0] - begin
+        runs.append((ttft, done.stats.prompt_tokens / ttft,
+                     (len(stamps) - 1) / (stamps[-1] - stamps[0])))
     engine.unload()
     return summarise(runs[1:])
 
@@ -107,13 +101,16 @@ def bench_llama_bench(model: Path, threads: int, reps: int) -> dict[str, float] 
     except (subprocess.CalledProcessError, IndexError) as exc:
         log.warning("llama-bench unavailable: %s", exc)
         return None
-    out = subprocess.run([f"{bindir}/llama-bench", "-m", str(model), "-p", str(N_PROMPT),
-                          "-n", str(N_GEN), "-t", str(threads), "-b", str(N_BATCH),
-                          "-r", str(reps), "-o", "json"],
-                         capture_output=True, text=True, check=True).stdout
-    rows = json.loads(out)
-    pp = next(r for r in rows if r["n_prompt"] == N_PROMPT and r["n_gen"] == 0)
-    tg = next(r for r in rows if r["n_gen"] == N_GEN and r["n_prompt"] == 0)
+    common = ["-m", str(model), "-t", str(threads), "-b", str(N_BATCH), "-r", str(reps),
+              "-o", "json"]
+    # Prefill from an empty context; decode at depth N_PROMPT, as Fireside decodes after its
+    # prompt (tg128 at depth 0 would flatter llama-bench: attention over an empty cache).
+    pp = json.loads(subprocess.run([f"{bindir}/llama-bench", *common, "-p", str(N_PROMPT),
+                                    "-n", "0"], capture_output=True, text=True,
+                                   check=True).stdout)[0]
+    tg = json.loads(subprocess.run([f"{bindir}/llama-bench", *common, "-p", "0", "-n",
+                                    str(N_GEN), "-d", str(N_PROMPT)], capture_output=True,
+                                   text=True, check=True).stdout)[0]
     return {"prefill_tokens_per_s": pp["avg_ts"], "decode_tokens_per_s": tg["avg_ts"],
             "ttft_s": N_PROMPT / pp["avg_ts"]}
 

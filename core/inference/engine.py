@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from fireside.core.errors import (
     FiresideError,
     ModelNotLoadedError,
 )
-from fireside.core.inference import templates
+from fireside.core.inference import decode_loop, templates
 from fireside.core.inference.fairlock import FairLock
 from fireside.core.inference.types import (
     KV_CACHE_TYPES,
@@ -58,6 +58,7 @@ class Engine:
         self._loaded: LoadedModel | None = None
         self._listeners: list[Listener] = []
         self._state_lock = threading.Lock()
+        self._kv = decode_loop.KVState()
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -136,6 +137,7 @@ class Engine:
     def _unload_locked(self) -> None:
         if self._llm is not None:
             self._llm.close()
+        self._kv = decode_loop.KVState()
         self._llm, self._loaded = None, None
 
     def _require(self) -> tuple[Any, LoadedModel]:
@@ -205,50 +207,21 @@ class Engine:
         max_tokens = min(max_tokens, room) if max_tokens else room
         llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
         start = time.perf_counter()
-        first: float | None = None
-        pieces: list[str] = []
-        finish = "stop"
-        completion_tokens = 0
-        stream: Iterator[Any] = llm.create_completion(
-            prompt=tokens, max_tokens=max_tokens, temperature=params.temperature,
-            top_p=params.top_p, top_k=params.top_k, min_p=params.min_p,
-            repeat_penalty=params.repeat_penalty, presence_penalty=params.presence_penalty,
-            frequency_penalty=params.frequency_penalty, stop=stop or None,
-            seed=params.seed, stream=True, grammar=grammar,
-        )
-        try:
-            for chunk in stream:
-                if first is None:
-                    first = time.perf_counter()
-                choice = chunk["choices"][0]
-                if not choice.get("finish_reason"):  # the closing chunk carries no token
-                    completion_tokens += 1
-                text = choice.get("text") or ""
-                if text:
-                    pieces.append(text)
-                    if on_token is not None:
-                        on_token(text)
-                if choice.get("finish_reason"):
-                    finish = str(choice["finish_reason"])
-                if cancel is not None and cancel.cancelled:
-                    finish = "cancelled"
-                    break
-        finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
+        decode_loop.prefill(llm, self._kv, tokens, loaded.settings.n_batch)
+        result = decode_loop.run(llm, self._kv, tokens, params, max_tokens, stop, grammar,
+                                 on_token, cancel)
         end = time.perf_counter()
         perf = llama_cpp.llama_perf_context(llm._ctx.ctx)
         stats = Stats(prompt_tokens=len(tokens), context_limit=n_ctx, total_s=end - start)
-        stats.ttft_s = (first or end) - start
+        stats.ttft_s = (result.first_token_at or end) - start
         stats.prefill_tokens = int(perf.n_p_eval)
         if perf.t_p_eval_ms > 0:
             stats.prefill_tokens_per_s = perf.n_p_eval / (perf.t_p_eval_ms / 1000)
-        stats.completion_tokens = completion_tokens
         if perf.t_eval_ms > 0:
             stats.decode_tokens_per_s = perf.n_eval / (perf.t_eval_ms / 1000)
+        stats.completion_tokens = result.completion_tokens
         stats.context_used = len(tokens) + stats.completion_tokens
-        return Completion("".join(pieces), finish, stats)
+        return Completion(result.text, result.finish_reason, stats)
 
     # -- embeddings ----------------------------------------------------------------------
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -276,6 +249,7 @@ class Engine:
                 llama_cpp.llama_set_embeddings(llm._ctx.ctx, False)
                 llm.context_params.embeddings = False
                 llm.reset()
+                self._kv.tokens = []  # embed() cleared the KV cache behind our back
             return out
 
 

@@ -99,3 +99,25 @@ def test_load_errors_and_unload(tmp_path: Path, starter_file: Path) -> None:
     assert loaded.n_ctx == 512 and eng.loaded is loaded
     eng.unload()
     assert eng.loaded is None and events == ["loaded", "unloaded"]
+
+
+def test_stop_strings_end_the_answer(engine: Engine) -> None:
+    free = engine.chat(ASK, SamplingParams(max_tokens=30, seed=5, temperature=0.0))
+    word = free.text.split()[2]
+    cut = engine.chat(ASK, SamplingParams(max_tokens=30, seed=5, temperature=0.0, stop=[word]))
+    assert cut.finish_reason == "stop" and word not in cut.text
+    assert free.text.startswith(cut.text)
+
+
+def test_shared_prefix_is_not_prefilled_twice(engine: Engine) -> None:
+    convo = [{"role": "system", "content": "You are a helpful assistant. " * 20}, *ASK]
+    engine.chat(convo, SamplingParams(max_tokens=2))
+    again = engine.chat(convo, SamplingParams(max_tokens=2))
+    assert again.stats.prefill_tokens < again.stats.prompt_tokens // 4
+
+
+def test_held_back_tail() -> None:
+    from fireside.core.inference.decode_loop import _held_back
+
+    assert _held_back("hello wor", ["world"]) == 3
+    assert _held_back("hello", ["xyz"]) == 0
