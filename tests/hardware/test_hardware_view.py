@@ -1,0 +1,40 @@
+"""The hardware panel: samples arrive off the GUI thread, the table shows a real load."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from fireside.core.context import AppContext
+from fireside.core.inference.types import LoadSettings
+from fireside.gui.bridge import Bridge
+from fireside.gui.views.hardware import HardwareView
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def bridge(app_ctx: AppContext, qtbot: QtBot) -> Iterator[Bridge]:
+    b = Bridge(app_ctx)
+    yield b
+    b.shutdown()
+
+
+def test_samples_and_predicted_vs_measured(bridge: Bridge, qtbot: QtBot,
+                                           starter_file: Path) -> None:
+    view = HardwareView(bridge)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: len(view._samples) >= 1, timeout=5000)
+    assert "RAM" in view.summary.text() and "no GPU" in view.summary.text()
+    assert view._no_gpu.isVisible()
+    bridge.load_model(starter_file, LoadSettings(n_ctx=2048), name="starter")
+    qtbot.waitUntil(lambda: view.table.item(1, 0) is not None, timeout=30000)
+    assert view.table.item(1, 0).text() == "45.0 MiB"  # KV predicted
+    assert view.table.item(1, 1).text() == "45.0 MiB"  # llama.cpp's own KV buffer
+    assert view.table.item(3, 2).text().endswith("MiB")  # measured RSS delta
+    assert "starter" in view.model_label.text()
+    for w in (view.table, view.cpu_plot, view.summary):
+        assert w.objectName() and w.accessibleName()
