@@ -1,0 +1,387 @@
+"""Downloading one model choice (one file, or every shard of a split model), safely.
+
+The promises: bytes go to a ``.part`` file next to a small JSON sidecar (URL, etag, size,
+sha256), so a later process — after Ctrl-C, a kill or a crash — resumes from the part's byte
+offset with a Range request; dropped connections and stalls are retried with backoff; the
+sha256 is checked against the Hub's LFS sha256 before the file is renamed into the models
+folder, so a partial or corrupt file is never listed as a model. File names from the Hub are
+validated before anything is written.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+import httpx
+
+from fireside.core.errors import DownloadError
+from fireside.core.hub.common import HubConfig, UnsafeFilenameError, hub_errors, translate
+from fireside.core.models.library import Library, LocalModel
+
+log = logging.getLogger("fireside.hub.download")
+CHUNK = 1024 * 1024
+SINK_BLOCK = 1024 * 1024  # bytes handed to the writer thread at a time
+DISK_MARGIN = 64 * 1024 * 1024
+_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total) for the whole choice
+
+
+class Stopped(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside a fetch when the user paused or cancelled it."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class Control:
+    """Thread-safe pause/cancel flags, checked between chunks."""
+
+    def __init__(self) -> None:
+        self.pause = threading.Event()
+        self.cancel = threading.Event()
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise Stopped("cancelled")
+        if self.pause.is_set():
+            raise Stopped("paused")
+
+    def wait(self, seconds: float) -> None:
+        """Sleep that a pause or cancel cuts short."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.check()
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        self.check()
+
+
+def validate_repo(repo: str) -> str:
+    if not _REPO_RE.match(repo) or ".." in repo:
+        raise UnsafeFilenameError(f"not a valid repo id: {repo!r} (expected owner/name)")
+    return repo
+
+
+def safe_relpath(name: str) -> PurePosixPath:
+    """A repo file name as a relative path that cannot leave its folder, or a refusal."""
+    bad = ""
+    if not name or "\x00" in name:
+        bad = "empty or contains NUL"
+    elif "\\" in name:
+        bad = "contains a backslash"
+    elif name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        bad = "is an absolute path"
+    elif any(part in ("..", ".", "") for part in name.split("/")):
+        bad = "contains '..' or empty segments"
+    if bad:
+        raise UnsafeFilenameError(f"refusing repo file name {name!r}: it {bad}")
+    return PurePosixPath(name)
+
+
+@dataclass
+class FilePlan:
+    """Everything needed to fetch and verify one file, resolved before the first byte."""
+
+    repo: str
+    path: str
+    url: str
+    size: int
+    sha256: str
+    etag: str
+    commit: str
+
+
+def repo_folder(models_dir: Path, repo: str) -> Path:
+    owner, name = validate_repo(repo).split("/")
+    return models_dir / "hub" / owner / name
+
+
+def _inside(root: Path, rel: PurePosixPath) -> Path:
+    target = (root / Path(*rel.parts)).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise UnsafeFilenameError(f"refusing {rel}: it resolves outside {root}")
+    return target
+
+
+def plan_files(config: HubConfig, repo: str, files: list[str], revision: str | None,
+               sizes: dict[str, int], shas: dict[str, str]) -> list[FilePlan]:
+    """Resolve URL, etag, size and commit with huggingface_hub's metadata helpers."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    plans: list[FilePlan] = []
+    rev = revision or "main"
+    for name in files:
+        url = hf_hub_url(repo, name, revision=rev, endpoint=config.endpoint)
+        with hub_errors(config, repo):
+            meta = get_hf_file_metadata(url, token=config.hf_token(), endpoint=config.endpoint,
+                                        timeout=20)
+        rev = meta.commit_hash or rev  # pin every shard to the same commit
+        etag = meta.etag or ""
+        sha = shas.get(name) or (etag if re.fullmatch(r"[0-9a-f]{64}", etag) else "")
+        size = meta.size if meta.size is not None else sizes.get(name, 0)
+        plans.append(FilePlan(repo, name, meta.location, int(size), sha, etag,
+                              meta.commit_hash or ""))
+    return plans
+
+
+def check_free_space(folder: Path, needed: int) -> None:
+    free = shutil.disk_usage(folder).free
+    if needed + DISK_MARGIN > free:
+        raise DownloadError(
+            f"not enough disk space in {folder}: the download needs "
+            f"{needed / 1e9:.2f} GB, {free / 1e9:.2f} GB free")
+
+
+def _sidecar(part: Path) -> Path:
+    return part.with_name(part.name + ".json")
+
+
+def discard(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _sidecar(part).unlink(missing_ok=True)
+
+
+class Fetcher:
+    """Streams one file into its ``.part`` with resume, retries and sha256 verification."""
+
+    def __init__(self, config: HubConfig, *, control: Control | None = None,
+                 retries: int = 6, backoff: float = 0.5, stall_timeout: float = 30.0,
+                 client: httpx.Client | None = None) -> None:
+        self.config = config
+        self.control = control or Control()
+        self.retries = retries
+        self.backoff = backoff
+        self.client = client or httpx.Client(
+            timeout=httpx.Timeout(20.0, read=stall_timeout), follow_redirects=True)
+
+    def _open(self, part: Path, mode: str) -> BinaryIO:
+        """The part file's writer (a seam for simulating a full disk in tests)."""
+        return part.open(mode)  # type: ignore[return-value]
+
+    def resume_offset(self, plan: FilePlan, part: Path) -> int:
+        """Bytes already fetched for this exact file version (0 when none or another one)."""
+        side = _sidecar(part)
+        if part.exists() and side.exists():
+            try:
+                saved = json.loads(side.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                saved = {}
+            same = (saved.get("etag"), saved.get("size"), saved.get("sha256")) == (
+                plan.etag, plan.size, plan.sha256)
+            if same and part.stat().st_size <= plan.size:
+                return part.stat().st_size
+        return 0
+
+    def fetch(self, plan: FilePlan, part: Path, on_bytes: Callable[[int], None]) -> str:
+        """Fetch into ``part``; return the verified sha256. ``on_bytes(n)`` reports progress."""
+        part.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.resume_offset(plan, part)
+        digest = hashlib.sha256()
+        if offset:
+            with part.open("rb") as fh:
+                while block := fh.read(CHUNK * 4):
+                    digest.update(block)
+            log.info("resuming %s at byte %d of %d", plan.path, offset, plan.size)
+        else:
+            part.write_bytes(b"")
+            _sidecar(part).write_text(json.dumps(asdict(plan)), encoding="utf-8")
+        on_bytes(offset)
+        state = _State(offset, digest)
+        failures = 0
+        while state.offset < plan.size:
+            self.control.check()
+            before = state.offset
+            try:
+                self._stream(plan, part, state, on_bytes)
+            except httpx.TransportError as exc:
+                if state.offset > before:
+                    failures = 0
+                failures += 1
+                if failures > self.retries:
+                    raise DownloadError(
+                        f"{plan.path}: the connection kept failing ({type(exc).__name__}); "
+                        "the partial download is kept — run the same command to resume") from None
+                delay = min(10.0, self.backoff * 2 ** (failures - 1))
+                log.warning("%s: %s at byte %d; retry %d in %.1fs", plan.path,
+                            type(exc).__name__, state.offset, failures, delay)
+                self.control.wait(delay)
+        got = state.digest.hexdigest()
+        if plan.sha256 and got != plan.sha256:
+            discard(part)
+            raise DownloadError(
+                f"{plan.path}: sha256 mismatch (got {got[:12]}…, the Hub says "
+                f"{plan.sha256[:12]}…); the corrupt file was discarded — try again")
+        return got
+
+    def _stream(self, plan: FilePlan, part: Path, state: _State,
+                on_bytes: Callable[[int], None]) -> None:
+        """One GET from ``state.offset``; ``state`` stays true to the bytes on disk even
+        when the connection drops half-way."""
+        headers = {**self.config.auth_for(plan.url), "Accept-Encoding": "identity"}
+        if state.offset:
+            headers["Range"] = f"bytes={state.offset}-"
+        with hub_errors_passthrough(self.config, plan.repo), \
+                self.client.stream("GET", plan.url, headers=headers) as r:
+            if r.status_code == 416 and state.offset >= plan.size:
+                return
+            if r.status_code not in (200, 206):
+                r.read()
+                r.raise_for_status()
+            mode = "ab"
+            if state.offset and r.status_code == 200:  # the server ignored Range: start over
+                state.offset, state.digest, mode = 0, hashlib.sha256(), "wb"
+            try:
+                with self._open(part, mode) as fh:
+                    sink = _Sink(fh, state, on_bytes)
+                    try:
+                        pending: list[bytes] = []
+                        size = 0
+                        last = time.monotonic()
+                        # no re-chunking by httpx: bytes received before a drop are kept
+                        for chunk in r.iter_raw():
+                            self.control.check()
+                            pending.append(chunk)
+                            size += len(chunk)
+                            now = time.monotonic()
+                            if size >= SINK_BLOCK or now - last > 0.1:  # slow links: still
+                                sink.put(b"".join(pending))  # show progress, keep bytes
+                                pending, size, last = [], 0, now
+                        block, pending = b"".join(pending), []
+                        sink.put(block)
+                    finally:
+                        try:
+                            if pending:  # bytes that arrived before a drop are kept
+                                sink.put(b"".join(pending))
+                        finally:
+                            sink.close()
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise DownloadError(
+                        f"the disk is full while writing {plan.path} "
+                        f"({state.offset / 1e6:.0f} MB done); free some space and run it "
+                        "again to resume") from None
+                raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
+        if state.offset < plan.size:
+            raise httpx.RemoteProtocolError("the server ended the file early")
+
+
+@dataclass
+class _State:
+    offset: int
+    digest: Any
+
+
+class _Sink:
+    """Writes and hashes on its own thread while the socket keeps receiving.
+
+    Both ``write`` and ``sha256.update`` release the GIL on large buffers, so the pipeline
+    roughly doubles throughput on a fast link. ``state`` advances only once bytes are on disk
+    *and* hashed, so a resume after any failure starts from a consistent offset.
+    """
+
+    def __init__(self, fh: BinaryIO, state: _State, on_bytes: Callable[[int], None]) -> None:
+        self.fh, self.state, self.on_bytes = fh, state, on_bytes
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="download-sink", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (block := self.queue.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                self.fh.write(block)
+                self.state.digest.update(block)
+                self.state.offset += len(block)
+                self.on_bytes(self.state.offset)
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the receiving thread
+                self.error = exc
+
+    def put(self, block: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        if block:
+            self.queue.put(block)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+@contextmanager
+def hub_errors_passthrough(config: HubConfig, repo: str) -> Iterator[None]:
+    """Like :func:`hub_errors`, but lets transport errors through so the fetch retries them."""
+    try:
+        yield
+    except (httpx.TransportError, Stopped, DownloadError):
+        raise
+    except Exception as exc:
+        raise translate(exc, config, repo) from None
+
+
+def download_choice(config: HubConfig, library: Library, downloads_dir: Path, repo: str,
+                    files: list[str], *, revision: str | None = None,
+                    sizes: dict[str, int] | None = None, shas: dict[str, str] | None = None,
+                    license_id: str = "", progress: Progress | None = None,
+                    fetcher: Fetcher | None = None) -> LocalModel:
+    """Download every file of one choice, verify, move into place and register it."""
+    validate_repo(repo)
+    rels = [safe_relpath(f) for f in files]  # refuse before any write
+    final_root = repo_folder(library.models_dir, repo)
+    part_root = downloads_dir / repo.replace("/", "__")
+    targets = [_inside(final_root, r) for r in rels]
+    parts = [_inside(part_root, r.with_name(r.name + ".part")) for r in rels]
+    if sizes is None or shas is None:
+        from fireside.core.hub.catalog import repo_detail
+
+        detail = repo_detail(config, repo, revision=revision, with_readme=False)
+        all_files = {f.path: f for c in detail.choices for f in c.files}
+        sizes = {k: v.size for k, v in all_files.items()}
+        shas = {k: v.sha256 for k, v in all_files.items()}
+        license_id = license_id or detail.license.license_id
+    plans = plan_files(config, repo, files, revision, sizes, shas)
+    fetcher = fetcher or Fetcher(config)
+    total = sum(p.size for p in plans)
+    pending = [(p, part, target) for p, part, target in zip(plans, parts, targets, strict=True)
+               if not (target.exists() and target.stat().st_size == p.size)]
+    have = {id(p): fetcher.resume_offset(p, part) for p, part, _t in pending}
+    done_before = total - sum(p.size for p, _part, _t in pending)
+    downloads_dir.mkdir(parents=True, exist_ok=True)
+    check_free_space(downloads_dir, sum(p.size - have[id(p)] for p, _part, _t in pending))
+    say = progress or (lambda _d, _t: None)
+    shas_got: dict[str, str] = {}
+    for plan, part, _target in pending:
+        base = done_before
+
+        def report(n: int, base: int = base) -> None:
+            say(base + n, total)
+
+        shas_got[plan.path] = fetcher.fetch(plan, part, report)
+        done_before += plan.size
+    for _plan, part, target in pending:  # only once every shard is verified
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, target)
+        _sidecar(part).unlink(missing_ok=True)
+    say(total, total)
+    first_sha = shas_got.get(plans[0].path) or plans[0].sha256
+    return library.register(targets, source=f"hub:{repo}", license=license_id, repo=repo,
+                            sha256=first_sha)

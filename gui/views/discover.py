@@ -1,0 +1,232 @@
+"""Discover: search the Hub for GGUF models, read a repo's card, pick a file, download it.
+
+Every Hub call runs on the bridge's workers; results carry the request number they answer so a
+slow, stale reply never overwrites a newer one. Typing is debounced (350 ms) so a search goes
+out when the person pauses, not on every key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fireside.core.hub.catalog import (
+    FileChoice,
+    RepoDetail,
+    RepoSummary,
+    SearchPage,
+    repo_detail,
+    search,
+)
+from fireside.core.hub.licenses import LicenseClass
+from fireside.core.hub.remote_header import Fit, remote_fit
+from fireside.gui.views.hub_common import downloads_for, hub_config, license_color
+from fireside.gui.views.repo_page import RepoPage
+
+DEBOUNCE_MS = 350
+PAGE = 20
+SORTS = [("Most downloaded", "downloads"), ("Most liked", "likes"), ("Trending", "trending"),
+         ("Recently updated", "updated")]
+QUANTS = ["Any quantization", "Q2_K", "Q3_K", "Q4_K_M", "Q4_0", "Q5_K", "Q6_K", "Q8_0", "IQ",
+          "F16", "BF16"]
+SIZES = [("Any size", 0), ("≤ 1 GB", 10**9), ("≤ 4 GB", 4 * 10**9), ("≤ 8 GB", 8 * 10**9),
+         ("≤ 16 GB", 16 * 10**9), ("≤ 32 GB", 32 * 10**9)]
+
+
+def _named(widget: Any, name: str, accessible: str) -> Any:
+    widget.setObjectName(name)
+    widget.setAccessibleName(accessible)
+    return widget
+
+
+class DiscoverView(QWidget):
+    def __init__(self, bridge: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("discoverView")
+        self.setAccessibleName("Discover")
+        self._search_id = 0
+        self._repo_id = 0
+        self._page = 0
+        self._results: list[RepoSummary] = []
+
+        self.query = _named(QLineEdit(), "searchBox", "Search models")
+        self.query.setPlaceholderText("Search GGUF models on the Hub…")
+        self.query.setClearButtonEnabled(True)
+        self.sort = _named(QComboBox(), "sortBox", "Sort results")
+        for label, key in SORTS:
+            self.sort.addItem(label, key)
+        self.quant = _named(QComboBox(), "quantFilter", "Quantization filter")
+        self.quant.addItems(QUANTS)
+        self.max_size = _named(QComboBox(), "sizeFilter", "Maximum size filter")
+        for label, size in SIZES:
+            self.max_size.addItem(label, size)
+        self.fits_only = _named(QCheckBox("Fits this machine"), "fitsFilter",
+                                "Only files that fit this machine")
+        self.license = _named(QComboBox(), "licenseFilter", "License filter")
+        self.license.addItem("Any license", "")
+        for klass in LicenseClass:
+            self.license.addItem(klass.label, klass.value)
+
+        self.results = _named(QListWidget(), "resultsList", "Search results")
+        self.results.setMinimumWidth(300)
+        self.results.currentItemChanged.connect(self._open_selected)
+        self.more = _named(QPushButton("More results"), "moreButton", "More results")
+        self.more.clicked.connect(self._next_page)
+        self.more.hide()
+        self.status = _named(QLabel(""), "discoverStatus", "Search status")
+        self.status.setProperty("role", "muted")
+        self.status.setWordWrap(True)
+        self.page = RepoPage()
+        self.page.download_requested.connect(self._download)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.run_search)
+        self.query.textChanged.connect(lambda _t: self._debounce.start())
+        self.query.returnPressed.connect(self.run_search)
+        self.sort.currentIndexChanged.connect(lambda _i: self.run_search())
+        for box in (self.quant, self.max_size, self.license):
+            box.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        self.fits_only.toggled.connect(lambda _c: self._apply_filters())
+
+        top = QHBoxLayout()
+        top.addWidget(self.query, 1)
+        top.addWidget(self.sort)
+        filters = QHBoxLayout()
+        for w in (self.quant, self.max_size, self.license, self.fits_only):
+            filters.addWidget(w)
+        filters.addStretch(1)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.results, 1)
+        ll.addWidget(self.more)
+        ll.addWidget(self.status)
+        split = _named(QSplitter(Qt.Orientation.Horizontal), "discoverSplit", "Results and repo")
+        split.addWidget(left)
+        split.addWidget(self.page)
+        split.setStretchFactor(1, 1)
+        split.setSizes([340, 700])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(filters)
+        layout.addWidget(split, 1)
+        QTimer.singleShot(0, self.run_search)
+
+    # -- search ---------------------------------------------------------------------------
+    def run_search(self, page: int = 0) -> None:
+        self._debounce.stop()
+        self._search_id += 1
+        rid = self._search_id
+        self._page = page
+        query, sort = self.query.text().strip(), self.sort.currentData()
+        config = hub_config(self.bridge)
+        self.status.setText("Searching…")
+        self.bridge.submit(lambda: search(config, query, sort=sort, limit=PAGE, page=page),
+                           on_done=lambda res: self._on_results(rid, res),
+                           on_error=lambda msg: self._on_search_error(rid, msg))
+
+    def _next_page(self) -> None:
+        self.run_search(self._page + 1)
+
+    def _on_search_error(self, rid: int, message: str) -> None:
+        if rid == self._search_id:
+            self.status.setText(message)
+            self.more.hide()
+
+    def _on_results(self, rid: int, page: SearchPage) -> None:
+        if rid != self._search_id:
+            return
+        if page.page == 0:
+            self._results = []
+        self._results.extend(page.results)
+        self.more.setVisible(page.has_more)
+        self._fill_results()
+
+    def _fill_results(self) -> None:
+        wanted = self.license.currentData()
+        current = self.results.currentItem()
+        keep = current.data(Qt.ItemDataRole.UserRole) if current else None
+        self.results.blockSignals(True)
+        self.results.clear()
+        shown = 0
+        for r in self._results:
+            if wanted and r.license.klass.value != wanted:
+                continue
+            lock = "🔒 " if r.gated else ""
+            item = QListWidgetItem(f"{lock}{r.repo}\n    ⬇ {r.downloads:,}   ♥ {r.likes}   "
+                                   f"· {r.license.label}")
+            item.setData(Qt.ItemDataRole.UserRole, r.repo)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole,
+                         f"{r.repo}, {r.downloads} downloads, license {r.license.label}")
+            item.setToolTip(r.license.reason)
+            item.setForeground(QBrush(license_color(r.license.klass.value).darker(130)))
+            self.results.addItem(item)
+            if r.repo == keep:
+                self.results.setCurrentItem(item)
+            shown += 1
+        self.results.blockSignals(False)
+        self.status.setText(f"{shown} repos" if shown else "No GGUF repos match.")
+
+    def _apply_filters(self) -> None:
+        self._fill_results()
+        self.page.set_filters({"quant": "" if self.quant.currentIndex() == 0
+                               else self.quant.currentText(),
+                               "max_size": self.max_size.currentData(),
+                               "fits_only": self.fits_only.isChecked()})
+
+    # -- repo page ------------------------------------------------------------------------
+    def _open_selected(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
+        if item is not None:
+            self.open_repo(item.data(Qt.ItemDataRole.UserRole))
+
+    def open_repo(self, repo: str) -> None:
+        self._repo_id += 1
+        rid = self._repo_id
+        config = hub_config(self.bridge)
+        self.page.show_loading(repo)
+        self.bridge.submit(lambda: repo_detail(config, repo),
+                           on_done=lambda d: self._on_detail(rid, d),
+                           on_error=lambda m: rid == self._repo_id and self.page.show_error(m))
+
+    def _on_detail(self, rid: int, detail: RepoDetail) -> None:
+        if rid != self._repo_id:
+            return
+        config = hub_config(self.bridge)
+        self.page.show_detail(detail, config.endpoint)
+        n_ctx = 4096
+        from huggingface_hub import hf_hub_url
+
+        for choice in detail.choices:
+            url = hf_hub_url(detail.repo, choice.files[0].path, revision=detail.sha or "main",
+                             endpoint=config.endpoint)
+
+            def work(url: str = url, size: int = choice.size) -> Fit:
+                return remote_fit(config, url, size, n_ctx)[0]
+
+            self.bridge.submit(work, on_done=lambda fit, name=choice.name: (
+                rid == self._repo_id and self.page.set_fit(name, fit)))
+
+    def _download(self, detail: RepoDetail, choice: FileChoice) -> None:
+        manager = downloads_for(self.bridge)
+        job = manager.submit(detail.repo, [f.path for f in choice.files],
+                             revision=detail.sha, license_id=detail.license.license_id,
+                             total_bytes=choice.size)
+        self.status.setText(f"Downloading {job.label} — progress in Downloads")

@@ -1,0 +1,70 @@
+"""What Discover, Downloads and My Models share: one download queue per bridge, badges.
+
+The queue belongs to the composition root's bridge (created on first use and stopped when the
+bridge goes away), so Discover's Download button and the Downloads view see the same jobs
+without a module-level singleton.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
+
+from fireside.core.hub.common import HubConfig
+from fireside.core.hub.licenses import LicenseClass
+from fireside.core.hub.manager import DownloadManager
+
+_ATTR = "_fireside_download_manager"
+BADGE_COLORS: dict[str, str] = {
+    LicenseClass.COMMERCIAL.value: "#2f9e44",
+    LicenseClass.ATTRIBUTION.value: "#1971c2",
+    LicenseClass.CONDITIONS.value: "#e8590c",
+    LicenseClass.NONCOMMERCIAL.value: "#c92a2a",
+    LicenseClass.UNKNOWN.value: "#868e96",
+}
+FIT_COLORS = {"fits": "#2f9e44", "tight": "#e8590c", "too big": "#c92a2a", "unknown": "#868e96"}
+
+
+def hub_config(bridge: Any) -> HubConfig:
+    return HubConfig.from_settings(bridge.ctx.settings.read().hub)
+
+
+def downloads_for(bridge: Any) -> DownloadManager:
+    """The bridge's download queue; jobs left by the last run come back paused."""
+    manager: DownloadManager | None = getattr(bridge, _ATTR, None)
+    if manager is None:
+        ctx = bridge.ctx
+        parallel = ctx.settings.read().hub.parallel_downloads
+        manager = DownloadManager(ctx.library, ctx.paths.downloads, lambda: hub_config(bridge),
+                                  parallel=max(1, parallel))
+        setattr(bridge, _ATTR, manager)
+        bridge.submit(manager.restore)
+        destroyed = getattr(bridge, "destroyed", None)
+        if destroyed is not None:
+            destroyed.connect(lambda *_: manager.shutdown())
+    return manager
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def badge(text: str, color: str, tooltip: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("licenseBadge")
+    label.setAccessibleName(f"License: {text}")
+    label.setStyleSheet(f"QLabel {{ background: {color}; color: white; border-radius: 8px;"
+                        " padding: 2px 8px; font-weight: 600; }")
+    if tooltip:
+        label.setToolTip(tooltip)
+    return label
+
+
+def license_color(klass: str) -> QColor:
+    return QColor(BADGE_COLORS.get(klass, BADGE_COLORS["unknown"]))

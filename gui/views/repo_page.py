@@ -1,0 +1,217 @@
+"""One Hub repo: its card, license verdict, gated notice and a files table with fit verdicts.
+
+Fit verdicts need each file's remote header (a few hundred KiB by Range request), so they are
+fetched on the bridge's workers after the page shows, and fill in as they arrive.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fireside.core.hub.catalog import FileChoice, RepoDetail
+from fireside.core.hub.licenses import gated_message
+from fireside.core.hub.remote_header import Fit
+from fireside.gui.views.hub_common import BADGE_COLORS, FIT_COLORS, badge, human_bytes
+
+COLUMNS = ("File", "Quant", "Size", "Fit", "Max context", "License")
+
+
+class RepoPage(QWidget):
+    download_requested = Signal(object, object)  # RepoDetail, FileChoice
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("repoPage")
+        self.setAccessibleName("Repository page")
+        self.detail: RepoDetail | None = None
+        self.fits: dict[str, Fit] = {}
+        self.filters: dict[str, Any] = {}
+
+        self.title = QLabel("Pick a model on the left")
+        self.title.setObjectName("repoTitle")
+        self.title.setAccessibleName("Repository name")
+        self.title.setStyleSheet("font-size: 17px; font-weight: 600;")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.badge_row = QHBoxLayout()
+        self.license_reason = QLabel("")
+        self.license_reason.setObjectName("licenseReason")
+        self.license_reason.setAccessibleName("License reason")
+        self.license_reason.setWordWrap(True)
+        self.license_reason.setOpenExternalLinks(True)
+        self.gated = QLabel("")
+        self.gated.setObjectName("gatedNotice")
+        self.gated.setAccessibleName("Gated repository notice")
+        self.gated.setWordWrap(True)
+        self.gated.setStyleSheet("background: #fff4d6; color: #5c4400; border-radius: 6px;"
+                                 " padding: 6px;")
+        self.gated.hide()
+
+        self.card = QTextBrowser()
+        self.card.setObjectName("modelCard")
+        self.card.setAccessibleName("Model card")
+        self.card.setOpenExternalLinks(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("filesTable")
+        self.table.setAccessibleName("Files")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.itemSelectionChanged.connect(self._update_button)
+        self.table.doubleClicked.connect(lambda _i: self._download())
+
+        self.download = QPushButton("Download")
+        self.download.setObjectName("downloadButton")
+        self.download.setAccessibleName("Download")
+        self.download.setEnabled(False)
+        self.download.clicked.connect(self._download)
+        self.status = QLabel("")
+        self.status.setObjectName("repoStatus")
+        self.status.setAccessibleName("Repository status")
+        self.status.setProperty("role", "muted")
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("repoSplit")
+        split.addWidget(self.card)
+        files_box = QWidget()
+        fl = QVBoxLayout(files_box)
+        fl.setContentsMargins(0, 0, 0, 0)
+        fl.addWidget(self.table)
+        row = QHBoxLayout()
+        row.addWidget(self.status, 1)
+        row.addWidget(self.download)
+        fl.addLayout(row)
+        split.addWidget(files_box)
+        split.setSizes([220, 300])
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(self.badge_row)
+        layout.addWidget(self.license_reason)
+        layout.addWidget(self.gated)
+        layout.addWidget(split, 1)
+
+    # -- filling in ---------------------------------------------------------------------
+    def show_loading(self, repo: str) -> None:
+        self.title.setText(repo)
+        self.status.setText("Loading…")
+        self.table.setRowCount(0)
+        self.card.setMarkdown("")
+
+    def show_error(self, message: str) -> None:
+        self.status.setText(message)
+
+    def show_detail(self, detail: RepoDetail, endpoint: str) -> None:
+        self.detail = detail
+        self.fits = {}
+        self.title.setText(detail.repo)
+        while self.badge_row.count():
+            item = self.badge_row.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()
+        lic = detail.license
+        self.badge_row.addWidget(badge(lic.label, BADGE_COLORS[lic.klass.value], lic.reason))
+        stats = QLabel(f"{detail.downloads:,} downloads · {detail.likes} likes")
+        stats.setProperty("role", "muted")
+        stats.setObjectName("repoStats")
+        stats.setAccessibleName("Downloads and likes")
+        self.badge_row.addWidget(stats)
+        self.badge_row.addStretch(1)
+        link = f' <a href="{lic.link}">Read the license</a>' if lic.link else ""
+        self.license_reason.setText(f"{lic.reason}.{link}")
+        self.gated.setVisible(detail.gated)
+        self.gated.setText("🔒 " + gated_message(detail.repo, endpoint) if detail.gated else "")
+        self.card.setMarkdown(detail.readme or "*This repo has no model card.*")
+        self.status.setText(f"{len(detail.choices)} files · checking fit from file headers…")
+        self.refilter()
+
+    def set_fit(self, name: str, fit: Fit) -> None:
+        self.fits[name] = fit
+        if len(self.fits) == len(self.detail.choices if self.detail else []):
+            self.status.setText(f"{len(self.fits)} files · fit checked against this machine")
+        self.refilter()
+
+    def set_filters(self, filters: dict[str, Any]) -> None:
+        self.filters = filters
+        self.refilter()
+
+    def visible_choices(self) -> list[FileChoice]:
+        if self.detail is None:
+            return []
+        quant = self.filters.get("quant") or ""
+        max_size = self.filters.get("max_size") or 0
+        fits_only = bool(self.filters.get("fits_only"))
+        out = []
+        for c in self.detail.choices:
+            if quant and not c.quant.upper().startswith(quant.upper()):
+                continue
+            if max_size and c.size > max_size:
+                continue
+            fit = self.fits.get(c.name)
+            if fits_only and fit is not None and fit.verdict == "too big":
+                continue
+            out.append(c)
+        return out
+
+    def refilter(self) -> None:
+        selected = self.selected_choice()
+        choices = self.visible_choices()
+        self.table.setRowCount(len(choices))
+        lic = self.detail.license if self.detail else None
+        for row, c in enumerate(choices):
+            fit = self.fits.get(c.name)
+            name = c.name + (f"  (+{len(c.files) - 1} parts)" if c.split else "")
+            cells = [name, c.quant, human_bytes(c.size),
+                     fit.verdict if fit else "…", str(fit.max_ctx) if fit else "…",
+                     lic.license_id if lic else ""]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, c.name)
+                if col == 3 and fit is not None:
+                    item.setForeground(QBrush(QColor(FIT_COLORS.get(fit.verdict, "#868e96"))))
+                    item.setToolTip(fit.reason)
+                if col == 5 and lic is not None:
+                    item.setForeground(QBrush(QColor(BADGE_COLORS[lic.klass.value])))
+                    item.setToolTip(f"{lic.label}: {lic.reason}")
+                self.table.setItem(row, col, item)
+            if selected is not None and c.name == selected.name:
+                self.table.selectRow(row)
+        self._update_button()
+
+    def selected_choice(self) -> FileChoice | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows or self.detail is None:
+            return None
+        item = self.table.item(rows[0].row(), 0)
+        name = item.data(Qt.ItemDataRole.UserRole) if item else None
+        return next((c for c in self.detail.choices if c.name == name), None)
+
+    def _update_button(self) -> None:
+        self.download.setEnabled(self.selected_choice() is not None)
+
+    def _download(self) -> None:
+        choice = self.selected_choice()
+        if self.detail is not None and choice is not None:
+            self.download_requested.emit(self.detail, choice)
+            self.status.setText(f"Queued {choice.name} — see Downloads")
