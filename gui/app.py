@@ -1,0 +1,63 @@
+"""The window's composition root: AppContext → Bridge → MainWindow, no globals.
+
+``fireside`` with no arguments lands in :func:`run` (via ``core/cli/window.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from importlib import resources
+
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+
+from fireside.core import context, logs
+from fireside.gui import qtlog, theme
+from fireside.gui.bridge import Bridge
+from fireside.gui.main_window import MainWindow
+
+log = logging.getLogger("fireside.gui")
+APP_NAME = "Fireside"
+
+
+def app_icon() -> QIcon:
+    data = resources.files("fireside.resources").joinpath("fireside.svg")
+    with resources.as_file(data) as path:
+        return QIcon(str(path))
+
+
+def ensure_app(argv: list[str] | None = None) -> QApplication:
+    """The process's QApplication, created and themed once."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    qtlog.install()
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName("fireside")
+    app.setDesktopFileName("fireside")
+    app.setWindowIcon(app_icon())
+    theme.apply(app)
+    return app
+
+
+def create_window(ctx: context.AppContext) -> MainWindow:
+    """A window wired to its own Bridge (the window owns and shuts down the bridge)."""
+    bridge = Bridge(ctx)
+    window = MainWindow(bridge)
+    bridge.setParent(window)
+    hints = QGuiApplication.styleHints()
+    hints.colorSchemeChanged.connect(window.follow_color_scheme)
+    return window
+
+
+def run(argv: list[str]) -> int:
+    ctx = context.build()
+    logs.configure(ctx.paths)
+    app = ensure_app([sys.argv[0] if sys.argv else "fireside", *argv])
+    window = create_window(ctx)
+    window.show()
+    log.info("window open (platform %s)", app.platformName())
+    return int(app.exec())

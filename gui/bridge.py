@@ -1,0 +1,251 @@
+"""The one QObject between the window and everything slow (engine, disk, network).
+
+Views call :meth:`Bridge.submit` for chores and :meth:`Bridge.relay` to get a thread-safe
+callable back onto the GUI thread; the chat pane uses :meth:`Bridge.chat`, :meth:`Bridge.stop`
+and :meth:`Bridge.load_model`. Engine work runs in one QThread (GPT4All's ChatLLM pattern):
+requests go over queued signals, results come back as signals carrying a request id, and stop is
+a :class:`CancelToken` set directly from the GUI thread because the worker's loop is busy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+
+from fireside.core.context import AppContext
+from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
+from fireside.gui.workers import ChatWorker, TaskPool, TokenBuffer, user_message
+
+log = logging.getLogger("fireside.gui.bridge")
+FLUSH_MS = 30  # one frame-ish: tokens reach the transcript at most ~33 times a second
+LOAD_TICK_MS = 200
+
+
+class _Invoker(QObject):
+    """Lives on the GUI thread; runs whatever callable is queued to it, there."""
+
+    call = Signal(object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.alive = True
+        self.call.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object, object)
+    def _run(self, fn: object, args: object) -> None:
+        if not self.alive:
+            return
+        try:
+            fn(*args)  # type: ignore[operator, misc]
+        except Exception:
+            log.exception("GUI callback failed")
+
+
+class Bridge(QObject):
+    """Owns the worker threads; see the module docstring for the contract."""
+
+    token_ready = Signal(int, str)  # request id, text since the last flush
+    finished = Signal(int, object)  # request id, Completion (text, finish_reason, stats)
+    failed = Signal(int, str)  # request id, one-line message
+    cancelled = Signal(int, object)  # request id, partial Completion or None
+    load_started = Signal(int, str)  # request id, model name
+    load_progress = Signal(int, float)  # request id, seconds elapsed (llama.cpp gives no %)
+    model_loaded = Signal(int, object)  # request id, LoadedModel (None after an unload)
+    load_failed = Signal(int, str)
+    context_overflow = Signal(int, int, int)  # request id, prompt tokens, context (then failed)
+    trimmed = Signal(int, int)  # request id, oldest messages left out to fit (fit=True only)
+
+    _req_chat = Signal(int, object, object, object, bool)
+    _req_load = Signal(int, object, object, str)
+    _req_unload = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._ids = itertools.count(1)
+        self._invoker = _Invoker(self)
+        self._pool = TaskPool()
+        self._tokens = TokenBuffer()
+        self._active: dict[int, CancelToken] = {}
+        self._loading: dict[int, float] = {}
+
+        self._thread = QThread(self)
+        self._thread.setObjectName("fireside-engine")
+        self._worker = ChatWorker(ctx.engine, self._tokens)
+        self._worker.moveToThread(self._thread)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._req_chat.connect(self._worker.chat, queued)
+        self._req_load.connect(self._worker.load, queued)
+        self._req_unload.connect(self._worker.unload, queued)
+        self._worker.done.connect(self._on_done, queued)
+        self._worker.error.connect(self._on_error, queued)
+        self._worker.stopped.connect(self._on_stopped, queued)
+        self._worker.load_done.connect(self._on_loaded, queued)
+        self._worker.load_error.connect(self._on_load_error, queued)
+        self._worker.overflow.connect(self._on_overflow, queued)
+        self._worker.trimmed.connect(self._on_trimmed, queued)
+        self._thread.start()
+
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush)
+        self._load_timer = QTimer(self)
+        self._load_timer.setInterval(LOAD_TICK_MS)
+        self._load_timer.timeout.connect(self._tick_load)
+        self._closed = False
+
+    # -- generic chores ------------------------------------------------------------------
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[str], None] | None = None) -> None:
+        """Run ``fn()`` on a worker thread; callbacks run later on the GUI thread."""
+        invoker = self._invoker
+
+        def task() -> None:
+            try:
+                result = fn()
+            except BaseException as exc:  # noqa: BLE001 - reported to the caller
+                message = user_message(exc)
+                if on_error is not None:
+                    invoker.call.emit(on_error, (message,))
+                else:
+                    log.warning("background task failed: %s", message)
+                return
+            if on_done is not None:
+                invoker.call.emit(on_done, (result,))
+
+        if self._closed:
+            log.debug("submit after shutdown ignored")
+            return
+        self._pool.put(task)
+
+    def relay(self, fn: Callable[..., Any]) -> Callable[..., None]:
+        """A callable that, from any thread, queues ``fn(*args)`` onto the GUI thread."""
+        invoker = self._invoker
+
+        def relayed(*args: Any) -> None:
+            invoker.call.emit(fn, args)
+
+        return relayed
+
+    # -- chat ----------------------------------------------------------------------------
+    def chat(self, messages: list[dict[str, Any]], params: SamplingParams,
+             fit: bool = False) -> int:
+        """Start a reply; tokens, then one of finished/failed/cancelled, carry the id.
+
+        ``fit`` leaves out the oldest turns when the conversation outgrew the context (the
+        ``trimmed`` signal says how many) instead of failing with ``context_overflow``.
+        """
+        req_id = next(self._ids)
+        token = CancelToken()
+        self._active[req_id] = token
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+        self._req_chat.emit(req_id, [dict(m) for m in messages], params, token, fit)
+        return req_id
+
+    def stop(self, req_id: int | None = None) -> None:
+        """Stop one request (or all); takes effect between two tokens."""
+        for rid, token in list(self._active.items()):
+            if req_id is None or rid == req_id:
+                token.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._active) or bool(self._loading)
+
+    @Slot()
+    def _flush(self) -> None:
+        for rid, text in self._tokens.drain().items():
+            if rid in self._active:  # stale ids (already finished) are dropped
+                self.token_ready.emit(rid, text)
+
+    def _finish(self, req_id: int) -> bool:
+        self._flush()
+        known = self._active.pop(req_id, None) is not None
+        if not self._active:
+            self._flush_timer.stop()
+        return known
+
+    @Slot(int, object)
+    def _on_done(self, req_id: int, completion: object) -> None:
+        if self._finish(req_id):
+            self.finished.emit(req_id, completion)
+
+    @Slot(int, str)
+    def _on_error(self, req_id: int, message: str) -> None:
+        if self._finish(req_id):
+            self.failed.emit(req_id, message)
+
+    @Slot(int, int, int)
+    def _on_overflow(self, req_id: int, prompt_tokens: int, n_ctx: int) -> None:
+        if req_id in self._active:
+            self.context_overflow.emit(req_id, prompt_tokens, n_ctx)
+
+    @Slot(int, int)
+    def _on_trimmed(self, req_id: int, dropped: int) -> None:
+        if req_id in self._active:
+            self.trimmed.emit(req_id, dropped)
+
+    @Slot(int, object)
+    def _on_stopped(self, req_id: int, completion: object) -> None:
+        if self._finish(req_id):
+            self.cancelled.emit(req_id, completion)
+
+    # -- models --------------------------------------------------------------------------
+    def load_model(self, path: Path, settings: LoadSettings | None = None,
+                   name: str = "") -> int:
+        """Load a model on the engine thread (after any reply in progress)."""
+        req_id = next(self._ids)
+        self._loading[req_id] = time.monotonic()
+        self._load_timer.start()
+        self.load_started.emit(req_id, name or path.stem)
+        self._req_load.emit(req_id, Path(path), settings, name)
+        return req_id
+
+    def unload_model(self) -> int:
+        req_id = next(self._ids)
+        self._loading[req_id] = time.monotonic()
+        self._req_unload.emit(req_id)
+        return req_id
+
+    @Slot()
+    def _tick_load(self) -> None:
+        now = time.monotonic()
+        for rid, started in self._loading.items():
+            self.load_progress.emit(rid, now - started)
+
+    def _end_load(self, req_id: int) -> None:
+        self._loading.pop(req_id, None)
+        if not self._loading:
+            self._load_timer.stop()
+
+    @Slot(int, object)
+    def _on_loaded(self, req_id: int, loaded: object) -> None:
+        self._end_load(req_id)
+        self.model_loaded.emit(req_id, loaded)
+
+    @Slot(int, str)
+    def _on_load_error(self, req_id: int, message: str) -> None:
+        self._end_load(req_id)
+        self.load_failed.emit(req_id, message)
+
+    # -- shutdown ------------------------------------------------------------------------
+    def shutdown(self, timeout_ms: int = 15000) -> None:
+        """Stop replies, end the engine thread, drop late callbacks. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop()
+        self._flush_timer.stop()
+        self._load_timer.stop()
+        self._invoker.alive = False
+        self._thread.quit()
+        if not self._thread.wait(timeout_ms):
+            log.warning("engine thread still busy at shutdown (a model load?)")
+        self._pool.shutdown()
