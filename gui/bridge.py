@@ -70,6 +70,8 @@ class Bridge(QObject):
         self.ctx = ctx
         self._ids = itertools.count(1)
         self._invoker = _Invoker(self)
+        self._pending: dict[int, tuple[Callable[[], Any], Callable[[Any], None] | None,
+                                       Callable[[str], None] | None]] = {}
         self._pool = TaskPool()
         self._tokens = TokenBuffer()
         self._active: dict[int, CancelToken] = {}
@@ -103,26 +105,42 @@ class Bridge(QObject):
     # -- generic chores ------------------------------------------------------------------
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None) -> None:
-        """Run ``fn()`` on a worker thread; callbacks run later on the GUI thread."""
-        invoker = self._invoker
+        """Run ``fn()`` on a worker thread; callbacks run later on the GUI thread.
 
-        def task() -> None:
-            try:
-                result = fn()
-            except BaseException as exc:  # noqa: BLE001 - reported to the caller
-                message = user_message(exc)
-                if on_error is not None:
-                    invoker.call.emit(on_error, (message,))
-                else:
-                    log.warning("background task failed: %s", message)
-                return
-            if on_done is not None:
-                invoker.call.emit(on_done, (result,))
-
+        The callables often hold widgets (bound methods, closures). The GUI thread keeps the
+        only lasting references in ``_pending`` and drops them itself: a widget whose last
+        reference died in a worker thread would be destroyed there, and Qt objects must die
+        on their own thread ("QBasicTimer can only be used with threads started with QThread").
+        """
         if self._closed:
             log.debug("submit after shutdown ignored")
             return
+        task_id = next(self._ids)
+        pending = self._pending
+        pending[task_id] = (fn, on_done, on_error)
+        invoker = self._invoker
+        settle = self._settle
+
+        def task() -> None:
+            work = pending[task_id][0]
+            try:
+                result, error = work(), None
+            except BaseException as exc:  # noqa: BLE001 - reported to the caller
+                result, error = None, user_message(exc)
+            del work
+            invoker.call.emit(settle, (task_id, result, error))
+
         self._pool.put(task)
+
+    def _settle(self, task_id: int, result: Any, error: str | None) -> None:
+        _fn, on_done, on_error = self._pending.pop(task_id)
+        if error is None:
+            if on_done is not None:
+                on_done(result)
+        elif on_error is not None:
+            on_error(error)
+        else:
+            log.warning("background task failed: %s", error)
 
     def relay(self, fn: Callable[..., Any]) -> Callable[..., None]:
         """A callable that, from any thread, queues ``fn(*args)`` onto the GUI thread."""
