@@ -594,9 +594,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drop-after", type=int, default=0)
     parser.add_argument("--drop-times", type=int, default=1)
     parser.add_argument("--max-page", type=int, default=50)
+    parser.add_argument("--extra", type=Path, action="append", default=[],
+                        help="serve this GGUF as the only file of repo fireside-bench/<stem>")
     args = parser.parse_args(argv)
-    server = HubServer(demo_repos(args.root, args.starter), host=args.host, port=args.port,
-                       max_page=args.max_page)
+    repos = demo_repos(args.root, args.starter)
+    for extra in args.extra:
+        repos.append(HubRepo(f"fireside-bench/{extra.stem}", [HubFile(extra.name, source=extra)],
+                             card_data={"license": "apache-2.0"}))
+    for repo in repos:  # hash now, not inside the first request a benchmark times
+        for f in repo.files:
+            _ = f.sha256
+    server = HubServer(repos, host=args.host, port=args.port, max_page=args.max_page)
     server.faults.throttle_bps = args.throttle
     if args.drop_after:
         server.faults.drop_after, server.faults.drop_times = args.drop_after, args.drop_times

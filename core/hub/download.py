@@ -15,26 +15,29 @@ import hashlib
 import json
 import logging
 import os
-import queue
 import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
-
-import httpx
+from typing import BinaryIO
 
 from fireside.core.errors import DownloadError
-from fireside.core.hub.common import HubConfig, UnsafeFilenameError, hub_errors, translate
+from fireside.core.hub.common import (
+    GatedRepoError,
+    HubConfig,
+    HubError,
+    UnsafeFilenameError,
+    hub_errors,
+)
+from fireside.core.hub.licenses import gated_message
+from fireside.core.hub.transfer import Sink, State, TransportError, open_get, pump
 from fireside.core.models.library import Library, LocalModel
 
 log = logging.getLogger("fireside.hub.download")
 CHUNK = 1024 * 1024
-SINK_BLOCK = 1024 * 1024  # bytes handed to the writer thread at a time
 DISK_MARGIN = 64 * 1024 * 1024
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -160,14 +163,12 @@ class Fetcher:
     """Streams one file into its ``.part`` with resume, retries and sha256 verification."""
 
     def __init__(self, config: HubConfig, *, control: Control | None = None,
-                 retries: int = 6, backoff: float = 0.5, stall_timeout: float = 30.0,
-                 client: httpx.Client | None = None) -> None:
+                 retries: int = 6, backoff: float = 0.5, stall_timeout: float = 30.0) -> None:
         self.config = config
         self.control = control or Control()
         self.retries = retries
         self.backoff = backoff
-        self.client = client or httpx.Client(
-            timeout=httpx.Timeout(20.0, read=stall_timeout), follow_redirects=True)
+        self.stall_timeout = stall_timeout
 
     def _open(self, part: Path, mode: str) -> BinaryIO:
         """The part file's writer (a seam for simulating a full disk in tests)."""
@@ -201,24 +202,24 @@ class Fetcher:
             part.write_bytes(b"")
             _sidecar(part).write_text(json.dumps(asdict(plan)), encoding="utf-8")
         on_bytes(offset)
-        state = _State(offset, digest)
+        state = State(offset, digest)
         failures = 0
         while state.offset < plan.size:
             self.control.check()
             before = state.offset
             try:
                 self._stream(plan, part, state, on_bytes)
-            except httpx.TransportError as exc:
+            except TransportError as exc:
                 if state.offset > before:
                     failures = 0
                 failures += 1
                 if failures > self.retries:
                     raise DownloadError(
-                        f"{plan.path}: the connection kept failing ({type(exc).__name__}); "
+                        f"{plan.path}: the connection kept failing ({_short(exc)}); "
                         "the partial download is kept — run the same command to resume") from None
                 delay = min(10.0, self.backoff * 2 ** (failures - 1))
-                log.warning("%s: %s at byte %d; retry %d in %.1fs", plan.path,
-                            type(exc).__name__, state.offset, failures, delay)
+                log.warning("%s: %s at byte %d; retry %d in %.1fs", plan.path, _short(exc),
+                            state.offset, failures, delay)
                 self.control.wait(delay)
         got = state.digest.hexdigest()
         if plan.sha256 and got != plan.sha256:
@@ -228,47 +229,41 @@ class Fetcher:
                 f"{plan.sha256[:12]}…); the corrupt file was discarded — try again")
         return got
 
-    def _stream(self, plan: FilePlan, part: Path, state: _State,
+    def _stream(self, plan: FilePlan, part: Path, state: State,
                 on_bytes: Callable[[int], None]) -> None:
         """One GET from ``state.offset``; ``state`` stays true to the bytes on disk even
         when the connection drops half-way."""
-        headers = {**self.config.auth_for(plan.url), "Accept-Encoding": "identity"}
-        if state.offset:
-            headers["Range"] = f"bytes={state.offset}-"
-        with hub_errors_passthrough(self.config, plan.repo), \
-                self.client.stream("GET", plan.url, headers=headers) as r:
-            if r.status_code == 416 and state.offset >= plan.size:
+        extra = {"Range": f"bytes={state.offset}-"} if state.offset else {}
+
+        def headers_for(url: str) -> dict[str, str]:
+            return {**self.config.auth_for(url), **extra}
+
+        r = open_get(plan.url, headers_for, stall_timeout=self.stall_timeout)
+        try:
+            if r.status == 416 and state.offset >= plan.size:
                 return
-            if r.status_code not in (200, 206):
-                r.read()
-                r.raise_for_status()
             mode = "ab"
-            if state.offset and r.status_code == 200:  # the server ignored Range: start over
+            if r.status == 200 and state.offset:  # the server ignored Range: start over
                 state.offset, state.digest, mode = 0, hashlib.sha256(), "wb"
+            elif r.status == 206 and not r.header("Content-Range").startswith(
+                    f"bytes {state.offset}-"):
+                raise TransportError(f"asked for byte {state.offset}, got "
+                                     f"{r.header('Content-Range') or 'another range'}")
+            elif r.status not in (200, 206):
+                raise self._refused(plan, r.status, r.header("X-Error-Code"))
+            length = r.raw.length
+            if length is not None and length != plan.size - state.offset:
+                raise DownloadError(
+                    f"{plan.path}: the server sends {length} bytes from byte {state.offset}, "
+                    f"but the file has {plan.size}; it may have changed on the Hub — run the "
+                    "same command again")
             try:
                 with self._open(part, mode) as fh:
-                    sink = _Sink(fh, state, on_bytes)
+                    sink = Sink(fh, state, on_bytes)
                     try:
-                        pending: list[bytes] = []
-                        size = 0
-                        last = time.monotonic()
-                        # no re-chunking by httpx: bytes received before a drop are kept
-                        for chunk in r.iter_raw():
-                            self.control.check()
-                            pending.append(chunk)
-                            size += len(chunk)
-                            now = time.monotonic()
-                            if size >= SINK_BLOCK or now - last > 0.1:  # slow links: still
-                                sink.put(b"".join(pending))  # show progress, keep bytes
-                                pending, size, last = [], 0, now
-                        block, pending = b"".join(pending), []
-                        sink.put(block)
+                        pump(r.reader(), sink, plan.size - state.offset, self.control.check)
                     finally:
-                        try:
-                            if pending:  # bytes that arrived before a drop are kept
-                                sink.put(b"".join(pending))
-                        finally:
-                            sink.close()
+                        sink.close()
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise DownloadError(
@@ -276,66 +271,17 @@ class Fetcher:
                         f"({state.offset / 1e6:.0f} MB done); free some space and run it "
                         "again to resume") from None
                 raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
-        if state.offset < plan.size:
-            raise httpx.RemoteProtocolError("the server ended the file early")
+        finally:
+            r.close()
+
+    def _refused(self, plan: FilePlan, status: int, code: str) -> Exception:
+        if code == "GatedRepo" or status in (401, 403):
+            return GatedRepoError(gated_message(plan.repo, self.config.endpoint))
+        return HubError(f"the Hub answered {status} for {plan.repo}/{plan.path}")
 
 
-@dataclass
-class _State:
-    offset: int
-    digest: Any
-
-
-class _Sink:
-    """Writes and hashes on its own thread while the socket keeps receiving.
-
-    Both ``write`` and ``sha256.update`` release the GIL on large buffers, so the pipeline
-    roughly doubles throughput on a fast link. ``state`` advances only once bytes are on disk
-    *and* hashed, so a resume after any failure starts from a consistent offset.
-    """
-
-    def __init__(self, fh: BinaryIO, state: _State, on_bytes: Callable[[int], None]) -> None:
-        self.fh, self.state, self.on_bytes = fh, state, on_bytes
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="download-sink", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (block := self.queue.get()) is not None:
-            if self.error is not None:
-                continue
-            try:
-                self.fh.write(block)
-                self.state.digest.update(block)
-                self.state.offset += len(block)
-                self.on_bytes(self.state.offset)
-            except BaseException as exc:  # noqa: BLE001 - re-raised on the receiving thread
-                self.error = exc
-
-    def put(self, block: bytes) -> None:
-        if self.error is not None:
-            raise self.error
-        if block:
-            self.queue.put(block)
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise error
-
-
-@contextmanager
-def hub_errors_passthrough(config: HubConfig, repo: str) -> Iterator[None]:
-    """Like :func:`hub_errors`, but lets transport errors through so the fetch retries them."""
-    try:
-        yield
-    except (httpx.TransportError, Stopped, DownloadError):
-        raise
-    except Exception as exc:
-        raise translate(exc, config, repo) from None
+def _short(exc: BaseException) -> str:
+    return str(exc).split(":", 1)[0] or type(exc).__name__
 
 
 def download_choice(config: HubConfig, library: Library, downloads_dir: Path, repo: str,

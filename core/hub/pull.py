@@ -86,9 +86,23 @@ def run_pull(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 class _Bar:
-    """A rich progress bar on stderr; also measures the transfer rate for the benchmark."""
+    """A rich progress bar on stderr; also measures the transfer rate for the benchmark.
+
+    ``update`` runs on the download's writer thread for every block, so it only records
+    numbers and redraws at most ten times a second. With ``--json`` no bar is drawn and rich
+    is not even imported.
+    """
 
     def __init__(self, label: str, total: int, quiet: bool) -> None:
+        self.total = total
+        self.first: int | None = None
+        self.last = 0
+        self.t0 = 0.0
+        self.t1 = 0.0
+        self._shown = 0.0
+        self.progress: Any = None
+        if quiet:
+            return
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -99,31 +113,26 @@ class _Bar:
             TransferSpeedColumn,
         )
 
-        self.total = total
-        self.quiet = quiet
-        self.first: int | None = None
-        self.last = 0
-        self.t0 = 0.0
-        self.t1 = 0.0
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                  DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-                                 console=Console(stderr=True), disable=quiet, transient=False)
+                                 console=Console(stderr=True), transient=False)
         self.task = self.progress.add_task(label.rsplit("/", 1)[-1][:40], total=total)
-        self._shown = 0.0
 
     def __enter__(self) -> _Bar:
-        self.progress.__enter__()
+        if self.progress is not None:
+            self.progress.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(None, None, None)
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
 
     def update(self, done: int, total: int) -> None:
         now = time.perf_counter()
         if self.first is None:
             self.first, self.t0 = done, now
         self.last, self.t1 = done, now
-        if now - self._shown > 0.1 or done >= total:
+        if self.progress is not None and (now - self._shown > 0.1 or done >= total):
             self._shown = now
             self.progress.update(self.task, completed=done, total=total)
 

@@ -156,3 +156,60 @@ def test_free_space_check_uses_remaining_bytes(tmp_path: Path) -> None:
     dl.check_free_space(tmp_path, 1)
     with pytest.raises(DownloadError):
         dl.check_free_space(tmp_path, free)
+
+
+def _plan(hub: HubServer, repo: str, name: str) -> dl.FilePlan:
+    served = hub.repos[repo].file(name)
+    assert served is not None
+    return dl.FilePlan(repo, name, f"{hub.url}/{repo}/resolve/main/{name}", served.size,
+                       served.sha256, served.sha256, hub.repos[repo].sha)
+
+
+def test_redirect_followed_and_token_kept_to_the_hub_host(hub: HubServer,
+                                                          tmp_path: Path) -> None:
+    """The byte GET itself follows the Hub's redirect to a CDN host, without the token."""
+    hub.cdn_host = "localhost"
+    repo, name = "fireside-test/Gated-Gemma-GGUF", "gated-gemma.Q4_0.gguf"
+    plan = _plan(hub, repo, name)
+    token = "hf_granted_test_token"
+    got = Fetcher(HubConfig(hub.url, token)).fetch(plan, tmp_path / "g.part", lambda _n: None)
+    assert got == plan.sha256 == sha256_of(tmp_path / "g.part")
+    gets = hub.file_gets(name)
+    assert [("/_cdn/" in g.path, g.authorized) for g in gets] == [(False, True), (True, False)]
+    assert gets[1].host.startswith("localhost:")
+
+
+def test_stalled_link_is_cut_with_a_clear_error(hub: HubServer, tmp_path: Path) -> None:
+    """A connection that stops sending is cut after ``stall_timeout`` (then retried like a
+    drop; ``retries=0`` makes that deterministic) instead of hanging for minutes."""
+    hub.faults.throttle_bps = 4000  # a 1 KiB write every ~0.25 s: slower than the stall limit
+    plan = _plan(hub, LLAMA, Q8)
+    fetcher = Fetcher(HubConfig(hub.url, None), retries=0, stall_timeout=0.05)
+    with pytest.raises(DownloadError, match=r"kept failing \(TimeoutError\).*resume"):
+        fetcher.fetch(plan, tmp_path / "s.part", lambda _n: None)
+    assert len(hub.file_gets(Q8)) == 1
+    assert (tmp_path / "s.part").stat().st_size < plan.size  # kept for a resume
+
+
+def test_slow_link_reports_progress_in_small_steps(hub: HubServer, tmp_path: Path) -> None:
+    """Big read buffers must not hide progress (or pause/cancel) on a slow link."""
+    hub.faults.throttle_bps = 1024 * 1024  # the throttle caps speed: at least ~0.8 s
+    plan = _plan(hub, LLAMA, Q8)
+    seen: list[int] = []
+    Fetcher(HubConfig(hub.url, None)).fetch(plan, tmp_path / "p.part", seen.append)
+    assert seen[0] == 0 and seen[-1] == plan.size
+    assert len(seen) >= 4  # >= 0.8 s of transfer, handed over every 0.1 s
+    assert seen == sorted(seen)
+
+
+def test_proxy_settings_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fireside.core.hub import transfer
+
+    monkeypatch.setenv("http_proxy", "http://user:pw@127.0.0.1:3128")
+    monkeypatch.setenv("no_proxy", "bypass.example")
+    conn, target, extra = transfer._connect("http://hub.example/a/b?x=1", 5)
+    assert (conn.host, conn.port) == ("127.0.0.1", 3128)
+    assert target == "http://hub.example/a/b?x=1"
+    assert extra == {"Proxy-Authorization": "Basic dXNlcjpwdw=="}
+    conn, target, extra = transfer._connect("http://bypass.example:8080/f", 5)
+    assert (conn.host, conn.port, target, extra) == ("bypass.example", 8080, "/f", {})
