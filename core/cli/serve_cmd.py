@@ -1,0 +1,113 @@
+"""`fireside serve`: the OpenAI-compatible API; `fireside ps`: what a running server has loaded."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+from dataclasses import replace
+from typing import Any
+
+from fireside.core import context
+from fireside.core.cli.output import emit_json, note
+from fireside.core.errors import BadModelFileError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve an OpenAI-compatible API on the local machine")
+    p.add_argument("--model", default=None,
+                   help="load this model first (a name, a .gguf path or `starter`); without "
+                        "it, requests name the model and it is loaded just in time")
+    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; any "
+                   "other address needs --api-key)")
+    p.add_argument("--port", type=int, default=None, help="port (default from settings, 8080)")
+    p.add_argument("--api-key", default=None, help="require `Authorization: Bearer KEY`")
+    p.add_argument("--ctx", type=int, default=None, help="context length for --model")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for --model")
+    p.add_argument("--cors", action="append", default=None, metavar="ORIGIN",
+                   help="allow browser requests from ORIGIN (repeatable)")
+    p.set_defaults(handler=cmd_serve)
+    ps = sub.add_parser("ps", help="show what a running Fireside server has loaded")
+    ps.add_argument("--json", action="store_true", help="print JSON")
+    ps.set_defaults(handler=cmd_ps)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from fireside.core.server.runner import ServerRunner, state_path
+
+    ctx = context.build()
+    stored = ctx.settings.read()
+    server = stored.server
+    server = replace(server, host=args.host if args.host is not None else server.host,
+                     port=args.port if args.port is not None else server.port,
+                     api_key=args.api_key if args.api_key is not None else server.api_key,
+                     cors_origins=args.cors if args.cors else server.cors_origins)
+    runner = ServerRunner(ctx, server, state_file=state_path(ctx.paths.data))
+    from fireside.core.server.security import check_bind
+
+    check_bind(server.host, server.api_key)  # before a slow model load
+    if args.model:
+        model = ctx.library.get(args.model)
+        if model.error:
+            raise BadModelFileError(f"{model.name}: {model.error}")
+        load = stored.load_settings_for(model.name)
+        load = replace(load, n_ctx=args.ctx or load.n_ctx,
+                       n_threads=args.threads or load.n_threads)
+        note(f"Loading {model.name}…")
+        ctx.engine.load(model.path, load, name=model.name)
+        ctx.library.touch(model.name)
+    url = runner.start()
+    note(f"Fireside is serving an OpenAI-compatible API at {url}"
+         + (" (API key required)" if server.api_key else ""))
+    note("Press Ctrl-C to stop.")
+    try:
+        signal.signal(signal.SIGTERM, _interrupt)  # a plain kill also stops cleanly
+    except ValueError:  # not the main thread (an embedding caller): leave signals alone
+        pass
+    try:
+        runner.serve_forever()
+    except KeyboardInterrupt:
+        note("stopping…")
+    return 0
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_ps(args: argparse.Namespace) -> int:
+    """Ask the running server itself (its state file says where), not a stale record."""
+    import httpx
+
+    from fireside.core.server.runner import state_path
+
+    ctx = context.build()
+    path = state_path(ctx.paths.data)
+    targets: list[str] = []
+    try:
+        targets.append(json.loads(path.read_text(encoding="utf-8"))["base_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    port = ctx.settings.read().server.port
+    targets.append(f"http://127.0.0.1:{port}/v1")
+    for base in dict.fromkeys(targets):
+        try:
+            health = httpx.get(base.removesuffix("/v1") + "/health", timeout=2).json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        if health.get("status") != "ok":
+            continue
+        if args.json:
+            emit_json({"running": True, "base_url": base, **health})
+        else:
+            model = health.get("model") or "(no model loaded)"
+            print(f"server  {base}\nmodel   {model}"
+                  + (f"  (context {health['n_ctx']})" if health.get("n_ctx") else "")
+                  + f"\nbusy    {health.get('in_flight', 0)} in flight, "
+                    f"{health.get('queued', 0)} queued")
+        return 0
+    if args.json:
+        emit_json({"running": False})
+    else:
+        note("no Fireside server is running (start one with `fireside serve`)")
+    return 1

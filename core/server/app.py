@@ -1,0 +1,252 @@
+"""The OpenAI-compatible API, built by a factory around the one shared engine.
+
+``create_app(ctx_or_engine, settings)`` puts the engine in ``app.state`` (llama-cpp-python's
+pattern, minus its module-level globals), so the window, the CLI and the API all use the same
+loaded weights. Engine calls run on a bounded thread pool and queue on the engine's FIFO lock;
+more than ``max_queue`` waiting requests get a 429.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+
+from fireside.core.context import AppContext
+from fireside.core.inference.engine import Engine
+from fireside.core.server import params as P
+from fireside.core.server import structured
+from fireside.core.server.jobs import Job, Registry, Work, as_api_error, sse
+from fireside.core.server.models import ModelManager
+from fireside.core.server.openai_format import ChatFormat, TextFormat, embeddings_body
+from fireside.core.server.params import ApiError
+from fireside.core.server.reqlog import RequestLog, RequestLogEntry, log_info
+from fireside.core.server.security import ApiKeyGuard, BodyLimit, HostGuard
+from fireside.core.settings import ServerSettings
+
+log = logging.getLogger("fireside.server")
+LogListener = Callable[[RequestLogEntry], None]
+
+
+@dataclass
+class ServerState:
+    """Everything a request handler needs; one per app, no globals."""
+
+    engine: Engine
+    models: ModelManager
+    settings: ServerSettings
+    executor: ThreadPoolExecutor
+    registry: Registry = field(default_factory=Registry)
+    listeners: list[LogListener] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+
+    def admit(self) -> None:
+        """Take a place in the bounded queue or answer 429 (the one being served is free)."""
+        limit = self.settings.max_queue + 1
+        if self.engine.queued >= limit or not self.models.try_begin(limit):
+            raise ApiError(429, f"the server is busy: {self.settings.max_queue} requests are "
+                           "already waiting; retry shortly", "rate_limit_exceeded", None,
+                           "queue_full")
+
+    def emit(self, entry: RequestLogEntry) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(entry)
+            except Exception:
+                log.exception("request-log listener failed")
+
+
+def create_app(source: AppContext | Engine, settings: ServerSettings | None = None, *,
+               on_request: LogListener | None = None, bound_host: str = "") -> FastAPI:
+    """The ASGI app for ``source``'s engine (an AppContext also enables just-in-time loads)."""
+    if isinstance(source, AppContext):
+        store = source.settings
+        settings = settings or store.read().server
+        models = ModelManager(source.engine, source.library, settings,
+                              lambda name: store.read().load_settings_for(name))
+        engine = source.engine
+    else:
+        engine = source
+        settings = settings or ServerSettings()
+        models = ModelManager(engine, None, settings)
+    state = ServerState(engine, models, settings,
+                        ThreadPoolExecutor(max_workers=settings.max_queue + 4,
+                                           thread_name_prefix="fireside-api"))
+    if on_request is not None:
+        state.listeners.append(on_request)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Any:
+        yield
+        state.registry.cancel_all()
+        models.close()
+        state.executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="Fireside", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.fireside = state
+    app.state.engine = engine
+    _install_errors(app)
+    _install_routes(app, state)
+    # added innermost first: the request log sees everything, the Host check runs next
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ApiKeyGuard, api_key=settings.api_key)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "OPTIONS"],
+                           allow_headers=["authorization", "content-type"])
+    app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts, bound_host=bound_host)
+    app.add_middleware(RequestLog, emit=state.emit)
+    return app
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> Response:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        err = ApiError(exc.status_code, str(exc.detail), "invalid_request_error", None,
+                       "not_found" if exc.status_code == 404 else None)
+        return JSONResponse(err.body(), status_code=exc.status_code)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    return P.parse_json(await request.body())
+
+
+def _install_routes(app: FastAPI, state: ServerState) -> None:
+    engine = state.engine
+    loop_run = _runner(state)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        loaded = engine.loaded
+        return {"status": "ok", "model": loaded.name if loaded else None,
+                "loaded": loaded is not None, "n_ctx": loaded.n_ctx if loaded else None,
+                "in_flight": state.models.in_flight, "queued": engine.queued,
+                "uptime_s": round(time.time() - state.started, 1)}
+
+    @app.get("/v1/models")
+    async def list_models() -> dict[str, Any]:
+        data = await loop_run(state.models.listing)
+        return {"object": "list", "data": data}
+
+    @app.get("/v1/models/{model_id:path}")
+    async def get_model(model_id: str) -> dict[str, Any]:
+        for item in await loop_run(state.models.listing):
+            if item["id"] == model_id:
+                return dict(item)
+        raise ModelManager._unknown(model_id)
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        body = await _body(request)
+        sampling = P.sampling(body)
+        messages = P.messages(body)
+        stream, include_usage = P.stream_flags(body)
+        grammar = structured.response_grammar(body)
+        info = log_info(request)
+        info["model"] = body.get("model") if isinstance(body.get("model"), str) else None
+        state.admit()
+        try:
+            name = await loop_run(state.models.resolve, body.get("model"))
+            loaded = engine.loaded
+            plan = structured.plan_tools(body, loaded.meta.chat_template if loaded else None)
+            prepared = structured.prepare_messages(messages, plan)
+        except BaseException:
+            state.models.end()
+            raise
+        info["model"] = name
+        if plan is not None and plan.grammar is not None:
+            grammar = plan.grammar
+        template_tools = plan.tools if plan is not None and plan.for_template else None
+
+        def work(on_token: Callable[[str], None] | None, cancel: Any) -> Any:
+            return engine.chat(prepared, sampling, on_token, cancel, grammar=grammar,
+                               tools=template_tools)
+
+        fmt = ChatFormat(name, plan, include_usage, info)
+        # tool calls are only known once the answer is complete: stream them as one chunk
+        return await _respond(request, state, work, fmt, stream, live=plan is None)
+
+    @app.post("/v1/completions")
+    async def completions(request: Request) -> Response:
+        body = await _body(request)
+        sampling = P.sampling(body)
+        prompt = P.prompt(body)
+        stream, include_usage = P.stream_flags(body)
+        grammar = structured.response_grammar(body)
+        info = log_info(request)
+        info["model"] = body.get("model") if isinstance(body.get("model"), str) else None
+        state.admit()
+        try:
+            name = await loop_run(state.models.resolve, body.get("model"))
+        except BaseException:
+            state.models.end()
+            raise
+        info["model"] = name
+
+        def work(on_token: Callable[[str], None] | None, cancel: Any) -> Any:
+            return engine.complete(prompt, sampling, on_token, cancel, grammar=grammar)
+
+        fmt = TextFormat(name, include_usage, info)
+        return await _respond(request, state, work, fmt, stream, live=True)
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        body = await _body(request)
+        texts = P.embedding_inputs(body)
+        info = log_info(request)
+        info["model"] = body.get("model") if isinstance(body.get("model"), str) else None
+        state.admit()
+        try:
+            name = await loop_run(state.models.resolve, body.get("model"))
+            info["model"] = name
+
+            def work() -> tuple[list[list[float]], int]:
+                vectors = engine.embed(texts)
+                return vectors, sum(len(engine.tokenize(t, special=False)) for t in texts)
+
+            try:
+                vectors, tokens = await loop_run(work)
+            except ApiError:
+                raise
+            except Exception as exc:
+                raise as_api_error(exc) from exc
+        finally:
+            state.models.end()
+        info["tokens"] = tokens
+        return JSONResponse(embeddings_body(name, vectors, tokens,
+                                            body.get("encoding_format") or "float"))
+
+
+def _runner(state: ServerState) -> Callable[..., Any]:
+    import asyncio
+
+    async def run(fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(state.executor, fn, *args)
+
+    return run
+
+
+async def _respond(request: Request, state: ServerState, work: Work, fmt: Any, stream: bool,
+                   *, live: bool) -> Response:
+    """Run ``work`` (admission already taken) as a JSON answer or an SSE stream."""
+    job = Job(work, state.executor, state.registry, state.models.end, stream=stream and live)
+    if not stream:
+        completion = await job.result(request.receive)
+        return JSONResponse(fmt.body(completion))
+    first = await job.first(request.receive)
+    return StreamingResponse(sse(job, first, fmt.chunk, fmt.final), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})

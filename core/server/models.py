@@ -1,0 +1,152 @@
+"""Which model answers a request: the loaded one, or a local one loaded just in time.
+
+The server never unloads what the person loaded in the window: only a model the server itself
+loaded for a request is unloaded after the idle TTL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fireside.core.errors import FiresideError, ModelNotFoundError
+from fireside.core.inference.engine import Engine
+from fireside.core.inference.types import LoadSettings
+from fireside.core.models.library import Library
+from fireside.core.server.params import ApiError
+from fireside.core.settings import ServerSettings
+
+log = logging.getLogger("fireside.server.models")
+LoadSettingsFor = Callable[[str], LoadSettings]
+
+
+class ModelManager:
+    def __init__(self, engine: Engine, library: Library | None, settings: ServerSettings,
+                 load_settings_for: LoadSettingsFor | None = None) -> None:
+        self.engine = engine
+        self.library = library
+        self.settings = settings
+        self._load_settings_for = load_settings_for or (lambda _name: LoadSettings())
+        self._lock = threading.Lock()  # counters only: taken on the event loop, never held long
+        self._load_lock = threading.Lock()  # one just-in-time load (or idle unload) at a time
+        self._jit_name: str | None = None
+        self._last_used = time.monotonic()
+        self._in_flight = 0
+        self._stop = threading.Event()
+        self._reaper: threading.Thread | None = None
+
+    # -- requests ------------------------------------------------------------------------
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def try_begin(self, limit: int) -> bool:
+        """Count a request in unless ``limit`` are already in flight (served or waiting)."""
+        with self._lock:
+            if self._in_flight >= limit:
+                return False
+            self._in_flight += 1
+            self._last_used = time.monotonic()
+            return True
+
+    def end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._last_used = time.monotonic()
+
+    def resolve(self, requested: Any) -> str:
+        """The name of the model that will answer; may load one (blocking: run in a thread)."""
+        if requested is not None and not isinstance(requested, str):
+            raise ApiError(400, "'model' must be a string", param="model", code="invalid_value")
+        loaded = self.engine.loaded
+        if not requested:
+            if loaded is None:
+                raise ApiError(503, "no model is loaded; name one in 'model' or load one in "
+                               "Fireside", "server_error", "model", "model_not_loaded")
+            return loaded.name
+        if loaded is not None and requested in (loaded.name, loaded.path.name, loaded.path.stem):
+            return loaded.name
+        if self.library is None:
+            raise self._unknown(requested)
+        try:
+            model = self.library.get(requested)
+        except ModelNotFoundError as exc:
+            raise self._unknown(requested) from exc
+        if loaded is not None and model.path == loaded.path:
+            return loaded.name
+        if not self.settings.jit_load:
+            raise ApiError(404, f"the model '{requested}' is not loaded and loading on demand "
+                           "is off", param="model", code="model_not_found")
+        if model.error:
+            raise ApiError(400, f"{model.name}: {model.error}", param="model",
+                           code="model_unusable")
+        with self._load_lock:
+            loaded = self.engine.loaded
+            if loaded is None or loaded.path != model.path:
+                log.info("loading %s for an API request", model.name)
+                try:
+                    self.engine.load(model.path, self._load_settings_for(model.name),
+                                     name=model.name)
+                except FiresideError as exc:
+                    raise ApiError(500, str(exc), "server_error", "model",
+                                   "model_load_failed") from exc
+                self._jit_name = model.name
+                self._ensure_reaper()
+            if self.library is not None:
+                self.library.touch(model.name)
+        return model.name
+
+    @staticmethod
+    def _unknown(name: str) -> ApiError:
+        return ApiError(404, f"The model '{name}' does not exist or you do not have access to "
+                        "it.", param="model", code="model_not_found")
+
+    def listing(self) -> list[dict[str, Any]]:
+        """OpenAI's model objects: the loaded model first, then the library."""
+        seen: set[str] = set()
+        out: list[dict[str, Any]] = []
+        loaded = self.engine.loaded
+        if loaded is not None:
+            out.append(_model_object(loaded.name, True, loaded.n_ctx))
+            seen.add(loaded.name)
+        if self.library is not None:
+            for model in self.library.list():
+                if model.name not in seen and not model.error:
+                    ctx = model.meta.context_length if model.meta else None
+                    out.append(_model_object(model.name, False, ctx))
+        return out
+
+    # -- idle unload ---------------------------------------------------------------------
+    def _ensure_reaper(self) -> None:
+        if self.settings.idle_unload_s > 0 and self._reaper is None:
+            self._reaper = threading.Thread(target=self._reap, name="fireside-idle-unload",
+                                            daemon=True)
+            self._reaper.start()
+
+    def _reap(self) -> None:
+        ttl = self.settings.idle_unload_s
+        while not self._stop.wait(min(1.0, ttl / 4)):
+            with self._load_lock:
+                loaded = self.engine.loaded
+                idle = time.monotonic() - self._last_used
+                due = (self._jit_name is not None and loaded is not None
+                       and loaded.name == self._jit_name and self._in_flight == 0
+                       and idle >= ttl)
+                if due:
+                    log.info("unloading %s after %.0f s idle", self._jit_name, idle)
+                    self.engine.unload()
+                    self._jit_name = None
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._reaper is not None:
+            self._reaper.join(timeout=5)
+            self._reaper = None
+
+
+def _model_object(name: str, loaded: bool, n_ctx: int | None) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "fireside",
+            "loaded": loaded, "context_length": n_ctx}

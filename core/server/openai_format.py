@@ -1,0 +1,143 @@
+"""Fireside results in OpenAI's response and chunk shapes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import struct
+import time
+from typing import Any
+
+from fireside.core.inference.types import Completion
+from fireside.core.server.structured import ToolPlan, parse_tool_calls
+
+FINGERPRINT = "fireside"
+
+
+def _usage(completion: Completion) -> dict[str, int]:
+    stats = completion.stats
+    return {"prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.completion_tokens,
+            "total_tokens": stats.prompt_tokens + stats.completion_tokens}
+
+
+def _finish(completion: Completion) -> str:
+    # "cancelled" only happens when the client is gone (or the server stopping): say "stop"
+    return "length" if completion.finish_reason == "length" else "stop"
+
+
+def _event(data: dict[str, Any]) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+class ChatFormat:
+    """``chat.completion`` bodies and ``chat.completion.chunk`` events for one request."""
+
+    def __init__(self, model: str, plan: ToolPlan | None, include_usage: bool,
+                 info: dict[str, Any]) -> None:
+        self.id = "chatcmpl-" + secrets.token_hex(12)
+        self.created = int(time.time())
+        self.model = model
+        self.plan = plan
+        self.include_usage = include_usage
+        self.info = info
+        self._started = False
+
+    def _message(self, completion: Completion) -> tuple[dict[str, Any], str]:
+        self.info["tokens"] = completion.stats.prompt_tokens + completion.stats.completion_tokens
+        finish = _finish(completion)
+        if self.plan is not None:
+            content, calls = parse_tool_calls(completion.text, self.plan)
+            if calls:
+                return {"role": "assistant", "content": content, "tool_calls": calls}, \
+                    "tool_calls"
+        return {"role": "assistant", "content": completion.text}, finish
+
+    def body(self, completion: Completion) -> dict[str, Any]:
+        message, finish = self._message(completion)
+        return {"id": self.id, "object": "chat.completion", "created": self.created,
+                "model": self.model, "system_fingerprint": FINGERPRINT,
+                "choices": [{"index": 0, "message": message, "logprobs": None,
+                             "finish_reason": finish}],
+                "usage": _usage(completion)}
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created,
+            "model": self.model, "system_fingerprint": FINGERPRINT,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                         "finish_reason": finish}]}
+        if self.include_usage:
+            data["usage"] = None
+        return data
+
+    def chunk(self, text: str) -> str:
+        delta: dict[str, Any] = {"content": text}
+        if not self._started:
+            self._started = True
+            delta["role"] = "assistant"
+        return _event(self._chunk(delta, None))
+
+    def final(self, completion: Completion) -> list[str]:
+        events = []
+        message, finish = self._message(completion)
+        if not self._started:  # nothing streamed yet (tools, or an empty answer)
+            self._started = True
+            delta = {k: v for k, v in message.items() if v is not None}
+            if "tool_calls" in delta:
+                delta["tool_calls"] = [{"index": i, **c} for i, c in
+                                       enumerate(delta["tool_calls"])]
+            events.append(_event(self._chunk(delta, None)))
+        events.append(_event(self._chunk({}, finish)))
+        if self.include_usage:
+            events.append(_event({"id": self.id, "object": "chat.completion.chunk",
+                                  "created": self.created, "model": self.model,
+                                  "system_fingerprint": FINGERPRINT, "choices": [],
+                                  "usage": _usage(completion)}))
+        return events
+
+
+class TextFormat:
+    """``text_completion`` bodies and chunks for ``/v1/completions``."""
+
+    def __init__(self, model: str, include_usage: bool, info: dict[str, Any]) -> None:
+        self.id = "cmpl-" + secrets.token_hex(12)
+        self.created = int(time.time())
+        self.model = model
+        self.include_usage = include_usage
+        self.info = info
+
+    def _wrap(self, text: str, finish: str | None) -> dict[str, Any]:
+        return {"id": self.id, "object": "text_completion", "created": self.created,
+                "model": self.model, "system_fingerprint": FINGERPRINT,
+                "choices": [{"index": 0, "text": text, "logprobs": None,
+                             "finish_reason": finish}]}
+
+    def body(self, completion: Completion) -> dict[str, Any]:
+        self.info["tokens"] = completion.stats.prompt_tokens + completion.stats.completion_tokens
+        return {**self._wrap(completion.text, _finish(completion)), "usage": _usage(completion)}
+
+    def chunk(self, text: str) -> str:
+        return _event(self._wrap(text, None))
+
+    def final(self, completion: Completion) -> list[str]:
+        self.info["tokens"] = completion.stats.prompt_tokens + completion.stats.completion_tokens
+        events = [_event(self._wrap("", _finish(completion)))]
+        if self.include_usage:
+            events.append(_event({"id": self.id, "object": "text_completion",
+                                  "created": self.created, "model": self.model,
+                                  "choices": [], "usage": _usage(completion)}))
+        return events
+
+
+def embeddings_body(model: str, vectors: list[list[float]], tokens: int,
+                    encoding: str) -> dict[str, Any]:
+    """The official client asks for base64 (packed little-endian float32) by default."""
+    data = []
+    for i, vector in enumerate(vectors):
+        value: Any = vector
+        if encoding == "base64":
+            value = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": value})
+    return {"object": "list", "data": data, "model": model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}

@@ -1,0 +1,186 @@
+"""OpenAI request fields → engine arguments, with 400s that name the offending parameter.
+
+Parsing by hand (not pydantic models) keeps the error messages in OpenAI's shape and lets
+unknown fields through, as OpenAI's own server does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fireside.core.inference.types import SamplingParams
+
+
+class ApiError(Exception):
+    """An HTTP error the API answers in OpenAI's JSON shape."""
+
+    def __init__(self, status: int, message: str, err_type: str = "invalid_request_error",
+                 param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.err_type = err_type
+        self.param = param
+        self.code = code
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.err_type, "param": self.param,
+                          "code": self.code}}
+
+
+def bad(param: str, message: str) -> ApiError:
+    return ApiError(400, message, param=param, code="invalid_value")
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"We could not parse the JSON body of your request: {exc}",
+                       code="invalid_json") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def _number(body: dict[str, Any], name: str, lo: float, hi: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise bad(name, f"'{name}' must be a number")
+    if not lo <= value <= hi:
+        raise bad(name, f"'{name}' must be between {lo:g} and {hi:g}; got {value}")
+    return float(value)
+
+
+def _integer(body: dict[str, Any], name: str, lo: int) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad(name, f"'{name}' must be an integer")
+    if value < lo:
+        raise bad(name, f"'{name}' must be at least {lo}; got {value}")
+    return value
+
+
+def sampling(body: dict[str, Any]) -> SamplingParams:
+    """Sampling settings with OpenAI's semantics (no hidden repeat penalty unless asked)."""
+    n = _integer(body, "n", 1)
+    if n not in (None, 1):
+        raise bad("n", "only n=1 is supported: the local model answers one choice at a time")
+    if body.get("logprobs") or body.get("top_logprobs"):
+        raise bad("logprobs", "logprobs are not supported by this server")
+    params = SamplingParams(repeat_penalty=1.0, max_tokens=None)
+    temperature = _number(body, "temperature", 0, 2)
+    if temperature is not None:
+        params.temperature = temperature
+    top_p = _number(body, "top_p", 0, 1)
+    if top_p is not None:
+        params.top_p = top_p
+    for name in ("presence_penalty", "frequency_penalty"):
+        value = _number(body, name, -2, 2)
+        if value is not None:
+            setattr(params, name, value)
+    # llama-server extensions, accepted so clients written for it keep working
+    top_k = _integer(body, "top_k", 0)
+    if top_k is not None:
+        params.top_k = top_k
+    min_p = _number(body, "min_p", 0, 1)
+    if min_p is not None:
+        params.min_p = min_p
+    repeat = _number(body, "repeat_penalty", 0, 10)
+    if repeat is not None:
+        params.repeat_penalty = repeat
+    max_tokens = _integer(body, "max_completion_tokens", 1)
+    if max_tokens is None:
+        max_tokens = _integer(body, "max_tokens", 1)
+    params.max_tokens = max_tokens
+    seed = _integer(body, "seed", -(2**63))
+    if seed is not None:
+        params.seed = seed & 0xFFFFFFFF
+    params.stop = _stop(body.get("stop"))
+    return params
+
+
+def _stop(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, list) and all(isinstance(s, str) for s in value) and len(value) <= 4:
+        return [s for s in value if s]
+    raise bad("stop", "'stop' must be a string or a list of up to 4 strings")
+
+
+def _text_of(content: Any, index: int) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text":
+                raise bad(f"messages[{index}].content",
+                          "only text content parts are supported by this model")
+            parts.append(str(part.get("text", "")))
+        return "".join(parts)
+    raise bad(f"messages[{index}].content", "content must be a string or a list of parts")
+
+
+def messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Messages with string content, which every chat template can render."""
+    raw = body.get("messages")
+    if not isinstance(raw, list) or not raw:
+        raise bad("messages", "'messages' must be a non-empty list")
+    out: list[dict[str, Any]] = []
+    for i, message in enumerate(raw):
+        if not isinstance(message, dict) or message.get("role") not in (
+                "system", "developer", "user", "assistant", "tool", "function"):
+            raise bad(f"messages[{i}]", "each message needs a role of system, user, "
+                      "assistant or tool")
+        clean = dict(message)
+        clean["role"] = "system" if message["role"] == "developer" else message["role"]
+        clean["content"] = _text_of(message.get("content"), i)
+        out.append(clean)
+    return out
+
+
+def prompt(body: dict[str, Any]) -> str:
+    value = body.get("prompt")
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        value = value[0]
+    if not isinstance(value, str):
+        raise bad("prompt", "'prompt' must be a string (one prompt per request)")
+    for name in ("suffix", "echo"):
+        if body.get(name):
+            raise bad(name, f"'{name}' is not supported by this server")
+    best_of = body.get("best_of")
+    if best_of not in (None, 1):
+        raise bad("best_of", "only best_of=1 is supported")
+    return value
+
+
+def embedding_inputs(body: dict[str, Any]) -> list[str]:
+    value = body.get("input")
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise bad("input", "'input' must be a string or a non-empty list of strings")
+    if any(not v for v in value):
+        raise bad("input", "'input' must not contain empty strings")
+    fmt = body.get("encoding_format", "float")
+    if fmt not in ("float", "base64", None):
+        raise bad("encoding_format", "'encoding_format' must be 'float' or 'base64'")
+    return list(value)
+
+
+def stream_flags(body: dict[str, Any]) -> tuple[bool, bool]:
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise bad("stream", "'stream' must be a boolean")
+    options = body.get("stream_options") or {}
+    if not isinstance(options, dict):
+        raise bad("stream_options", "'stream_options' must be an object")
+    return stream, bool(options.get("include_usage"))

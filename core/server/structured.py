@@ -1,0 +1,179 @@
+"""Structured output: ``response_format`` grammars and tool calls.
+
+``json_object``/``json_schema`` are enforced by a llama.cpp grammar, so even a tiny model's answer
+parses and validates. Tools go to the chat template when it knows about them (Qwen, Llama 3.1,
+Hermes…); otherwise they are described in the system prompt. ``tool_choice`` naming a function
+(or ``required``) constrains the answer with a grammar built from the function's parameters, so a
+forced call always comes back well-formed. Output is parsed for the common tool-call spellings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from fireside.core.server.params import ApiError, bad
+
+TOOL_CALL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+PREFIXES = ("[TOOL_CALLS]", "<|python_tag|>", "<tool_call>", "functools")
+
+
+def _grammar_from_schema(schema: Any, param: str) -> Any:
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    try:
+        return LlamaGrammar.from_string(json_schema_to_gbnf(json.dumps(schema)), verbose=False)
+    except Exception as exc:  # the converter raises bare Exceptions on unsupported schemas
+        raise bad(param, f"this JSON schema cannot be turned into a grammar: {exc}") from exc
+
+
+def response_grammar(body: dict[str, Any]) -> Any:
+    """The grammar that ``response_format`` asks for, or None for free text."""
+    fmt = body.get("response_format")
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
+        raise bad("response_format", "'response_format.type' must be text, json_object or "
+                  "json_schema")
+    if fmt["type"] == "text":
+        return None
+    if fmt["type"] == "json_object":
+        from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+        return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+    spec = fmt.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("schema", {}), dict):
+        raise bad("response_format.json_schema", "'json_schema' must be an object with a "
+                  "'schema' object")
+    return _grammar_from_schema(spec.get("schema") or {"type": "object"},
+                                "response_format.json_schema")
+
+
+@dataclass
+class ToolPlan:
+    """How one request's tools reach the model and how its answer is read back."""
+
+    tools: list[dict[str, Any]]
+    names: set[str]
+    for_template: bool  # tools handed to the chat template (it knows the format)
+    grammar: Any = None  # set when tool_choice forces a call
+    forced: str | None = None  # the one function named by tool_choice
+
+
+def plan_tools(body: dict[str, Any], template: str | None) -> ToolPlan | None:
+    tools = body.get("tools")
+    choice = body.get("tool_choice", "auto")
+    if not tools or choice == "none":
+        return None
+    if not isinstance(tools, list) or not all(
+            isinstance(t, dict) and t.get("type") == "function"
+            and isinstance(t.get("function"), dict) and t["function"].get("name")
+            for t in tools):
+        raise bad("tools", "'tools' must be a list of {type: function, function: {name, ...}}")
+    by_name = {t["function"]["name"]: t["function"] for t in tools}
+    plan = ToolPlan(tools=tools, names=set(by_name),
+                    for_template="tools" in (template or ""))
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        if not isinstance(name, str) or name not in by_name:
+            raise bad("tool_choice", f"tool_choice names an unknown function {name!r}")
+        plan.forced = name
+        plan.grammar = _grammar_from_schema(_call_schema(name, by_name[name]), "tools")
+    elif choice == "required":
+        plan.grammar = _grammar_from_schema(
+            {"anyOf": [_call_schema(n, f) for n, f in by_name.items()]}, "tools")
+    elif choice != "auto":
+        raise bad("tool_choice", "'tool_choice' must be none, auto, required or a function")
+    return plan
+
+
+def _call_schema(name: str, function: dict[str, Any]) -> dict[str, Any]:
+    params = function.get("parameters") or {"type": "object", "properties": {}}
+    return {"type": "object", "properties": {"name": {"const": name}, "arguments": params},
+            "required": ["name", "arguments"]}
+
+
+def prepare_messages(messages: list[dict[str, Any]], plan: ToolPlan | None
+                     ) -> list[dict[str, Any]]:
+    """History in a shape the template can render; the tools spelled out if it can't."""
+    out = []
+    for original in messages:
+        message = dict(original)
+        calls = message.get("tool_calls")
+        if calls and isinstance(calls, list):
+            if plan is not None and plan.for_template:
+                message["tool_calls"] = [_call_for_template(c) for c in calls]
+            else:
+                message["content"] = (message.get("content") or "") + json.dumps(
+                    [_call_for_template(c)["function"] for c in calls])
+                message.pop("tool_calls")
+        out.append(message)
+    if plan is None or plan.for_template:
+        return out
+    described = "\n".join(json.dumps(t["function"]) for t in plan.tools)
+    instruction = ("You can call these functions. To call one, answer with only a JSON object "
+                   '{"name": <function name>, "arguments": <arguments object>}.\n'
+                   f"Functions:\n{described}")
+    if out and out[0]["role"] == "system":
+        out[0] = {**out[0], "content": f"{out[0]['content']}\n\n{instruction}"}
+    else:
+        out.insert(0, {"role": "system", "content": instruction})
+    return out
+
+
+def _call_for_template(call: Any) -> dict[str, Any]:
+    if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
+        raise ApiError(400, "tool_calls entries need a 'function' object", param="messages")
+    fn = dict(call["function"])
+    args = fn.get("arguments")
+    if isinstance(args, str):
+        try:
+            fn["arguments"] = json.loads(args)
+        except ValueError:
+            pass
+    return {**call, "function": fn}
+
+
+def parse_tool_calls(text: str, plan: ToolPlan) -> tuple[str | None, list[dict[str, Any]]]:
+    """(remaining content, OpenAI tool_calls) from what the model wrote."""
+    candidates: list[Any] = []
+    rest = text
+    tagged = TOOL_CALL_TAG.findall(text)
+    if tagged:
+        candidates = [_loads(t) for t in tagged]
+        rest = TOOL_CALL_TAG.sub("", text)
+    else:
+        stripped = text.strip()
+        for prefix in PREFIXES:
+            if stripped.startswith(prefix):
+                stripped = stripped[len(prefix):].strip()
+        parsed = _loads(stripped)
+        if parsed is not None:
+            candidates = parsed if isinstance(parsed, list) else [parsed]
+            rest = ""
+    calls = []
+    for item in candidates:
+        if not isinstance(item, dict):
+            continue
+        name = item.get("name") or plan.forced
+        args = item.get("arguments", item.get("parameters"))
+        if plan.forced and "name" not in item:
+            args = item  # a forced call may be just the arguments
+        if name not in plan.names or args is None:
+            continue
+        calls.append({"id": "call_" + secrets.token_hex(12), "type": "function",
+                      "function": {"name": name, "arguments": args if isinstance(args, str)
+                                   else json.dumps(args)}})
+    if not calls:
+        return text, []
+    return (rest.strip() or None), calls
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

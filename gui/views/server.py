@@ -1,0 +1,324 @@
+"""The server panel: switch the OpenAI-compatible API on and off, and watch its requests.
+
+Starting and stopping uvicorn take a moment (binding, lifespan, draining streams), so both run
+through ``bridge.submit``; the request log arrives from server threads through
+``bridge.relay``, so the table is only ever touched on the GUI thread. The server shares the
+window's engine: the chat keeps working while apps call the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fireside.core.server import snippets
+from fireside.core.server.reqlog import RequestLogEntry
+from fireside.core.server.runner import ServerRunner, state_path
+from fireside.core.server.security import check_bind, is_loopback, new_api_key
+from fireside.core.settings import ServerSettings
+
+log = logging.getLogger("fireside.gui.server")
+LOG_COLUMNS = ("Time", "Method", "Path", "Model", "Tokens", "Latency", "Status")
+MAX_LOG_ROWS = 500
+LAN_HOST = "0.0.0.0"
+
+
+def _named(widget: Any, name: str, accessible: str) -> Any:
+    widget.setObjectName(name)
+    widget.setAccessibleName(accessible)
+    return widget
+
+
+class ServerView(QWidget):
+    def __init__(self, bridge: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("serverView")
+        self.runner: ServerRunner | None = None
+        self._busy = False
+        settings = bridge.ctx.settings.read().server
+
+        self.toggle = _named(QPushButton("Start server"), "serverToggle", "Local server")
+        self.toggle.setCheckable(True)
+        self.toggle.setProperty("accent", "true")
+        self.toggle.setToolTip("Serve an OpenAI-compatible API on the loaded model")
+        self.toggle.toggled.connect(self._on_toggled)
+        self.status = _named(QLabel("Stopped"), "serverStatus", "Server status")
+        self.status.setWordWrap(True)
+        self.status.setProperty("role", "muted")
+
+        self.port = _named(QSpinBox(), "serverPort", "Port")
+        self.port.setRange(1, 65535)
+        self.port.setValue(settings.port or 8080)
+        self.bind = _named(QComboBox(), "serverBind", "Bind address")
+        self.bind.addItem("This computer only (127.0.0.1)", "127.0.0.1")
+        self.bind.addItem("Local network (0.0.0.0) — needs an API key", LAN_HOST)
+        self.bind.setCurrentIndex(0 if is_loopback(settings.host) else 1)
+        self.api_key = _named(QLineEdit(settings.api_key), "serverApiKey", "API key")
+        self.api_key.setPlaceholderText("none (required for the local network)")
+        self.api_key.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
+        generate = _named(QPushButton("Generate"), "generateKey", "Generate API key")
+        generate.clicked.connect(lambda: self.api_key.setText(new_api_key()))
+        copy_key = _named(QPushButton("Copy"), "copyKey", "Copy API key")
+        copy_key.clicked.connect(lambda: self._copy(self.api_key.text()))
+        self.cors = _named(QLineEdit(", ".join(settings.cors_origins)), "serverCors",
+                           "CORS origins")
+        self.cors.setPlaceholderText("off — e.g. http://localhost:3000, https://my.app")
+        self._settings_widgets = [self.port, self.bind, self.api_key, generate, self.cors]
+
+        self.url = _named(QLineEdit(), "serverUrl", "Base URL")
+        self.url.setReadOnly(True)
+        copy_url = _named(QPushButton("Copy"), "copyUrl", "Copy base URL")
+        copy_url.clicked.connect(lambda: self._copy(self.url.text()))
+        self.curl = self._snippet("curlSnippet", "curl snippet")
+        self.python = self._snippet("pythonSnippet", "Python snippet")
+        self.snippet_tabs = _named(QTabWidget(), "snippetTabs", "Client snippets")
+        self.snippet_tabs.addTab(self.curl, "curl")
+        self.snippet_tabs.addTab(self.python, "Python")
+        self.snippet_tabs.setMaximumHeight(190)
+        copy_snippet = _named(QPushButton("Copy snippet"), "copySnippet", "Copy snippet")
+        copy_snippet.clicked.connect(lambda: self._copy(
+            self.snippet_tabs.currentWidget().toPlainText()))
+
+        self.table = _named(QTableWidget(0, len(LOG_COLUMNS)), "requestLog", "Request log")
+        self.table.setHorizontalHeaderLabels(LOG_COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        header = self.table.horizontalHeader()
+        for col in range(len(LOG_COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        clear = _named(QPushButton("Clear"), "clearLog", "Clear request log")
+        clear.clicked.connect(lambda: self.table.setRowCount(0))
+
+        self._layout(generate, copy_key, copy_url, copy_snippet, clear)
+        for widget in (self.port, self.bind, self.api_key):
+            signal = getattr(widget, "valueChanged", None) or getattr(
+                widget, "currentIndexChanged", None) or widget.textChanged
+            signal.connect(self._refresh_texts)
+        self._refresh_texts()
+        # the snippets name the loaded model: follow loads made anywhere (window, API, CLI)
+        bridge.ctx.engine.add_listener(bridge.relay(lambda *_a: self._refresh_texts()))
+
+    # -- layout ---------------------------------------------------------------------------
+    def _snippet(self, name: str, accessible: str) -> QPlainTextEdit:
+        box = _named(QPlainTextEdit(), name, accessible)
+        box.setReadOnly(True)
+        box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        box.setMinimumHeight(110)
+        return box
+
+    def _layout(self, generate: QWidget, copy_key: QWidget, copy_url: QWidget,
+                copy_snippet: QWidget, clear: QWidget) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(24, 20, 24, 20)
+        root.setSpacing(12)
+        title = QLabel("Local server")
+        title.setStyleSheet("font-size: 20px; font-weight: 600;")
+        intro = QLabel("An OpenAI-compatible API on the model loaded in Fireside. Apps and "
+                       "scripts that speak OpenAI's API work unchanged; the chat keeps "
+                       "working while they do.")
+        intro.setWordWrap(True)
+        intro.setProperty("role", "muted")
+        head = QHBoxLayout()
+        head_text = QVBoxLayout()
+        head_text.addWidget(title)
+        head_text.addWidget(intro)
+        head.addLayout(head_text, 1)
+        head.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignTop)
+        root.addLayout(head)
+        root.addWidget(self.status)
+
+        columns = QHBoxLayout()
+        columns.setSpacing(24)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.addRow("Port", self.port)
+        form.addRow("Listen on", self.bind)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.api_key, 1)
+        key_row.addWidget(generate)
+        key_row.addWidget(copy_key)
+        form.addRow("API key", key_row)
+        form.addRow("CORS origins", self.cors)
+        url_row = QHBoxLayout()
+        url_row.addWidget(self.url, 1)
+        url_row.addWidget(copy_url)
+        form.addRow("Base URL", url_row)
+        left = QWidget()
+        left.setLayout(form)
+        columns.addWidget(left, 1)
+        right = QVBoxLayout()
+        right.setSpacing(4)
+        right.addWidget(self.snippet_tabs)
+        right.addWidget(copy_snippet, 0, Qt.AlignmentFlag.AlignRight)
+        columns.addLayout(right, 1)
+        root.addLayout(columns)
+
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        root.addWidget(line)
+        log_head = QHBoxLayout()
+        log_title = QLabel("Requests")
+        log_title.setStyleSheet("font-weight: 600;")
+        log_head.addWidget(log_title)
+        log_head.addStretch(1)
+        log_head.addWidget(clear)
+        root.addLayout(log_head)
+        root.addWidget(self.table, 1)
+
+    # -- settings -------------------------------------------------------------------------
+    def current_settings(self) -> ServerSettings:
+        stored = self.bridge.ctx.settings.read().server
+        origins = [o.strip() for o in self.cors.text().replace("\n", ",").split(",")
+                   if o.strip()]
+        return replace(stored, port=self.port.value(), host=self.bind.currentData(),
+                       api_key=self.api_key.text().strip(), cors_origins=origins)
+
+    def _save(self, server: ServerSettings) -> None:
+        store = self.bridge.ctx.settings
+        settings = store.read()
+        settings.server = server
+        try:
+            store.write(settings)
+        except OSError as exc:
+            log.warning("could not save server settings: %s", exc)
+
+    @Slot()
+    def _refresh_texts(self, *_args: object) -> None:
+        host = "127.0.0.1"
+        port = self.runner.port if self.runner and self.runner.running else self.port.value()
+        base = f"http://{host}:{port}/v1"
+        loaded = self.bridge.ctx.engine.loaded
+        model = loaded.name if loaded else "MODEL-NAME"
+        key = self.api_key.text().strip()
+        self.url.setText(base)
+        self.curl.setPlainText(snippets.curl(base, model, key))
+        self.python.setPlainText(snippets.python(base, model, key))
+
+    def _copy(self, text: str) -> None:
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(text)
+
+    # -- start / stop ---------------------------------------------------------------------
+    @Slot(bool)
+    def _on_toggled(self, on: bool) -> None:
+        if self._busy:
+            return
+        if on:
+            self._start()
+        else:
+            self._stop()
+
+    def _set_busy(self, busy: bool, status: str) -> None:
+        self._busy = busy
+        self.toggle.setEnabled(not busy)
+        self.status.setText(status)
+
+    def _set_toggle(self, on: bool) -> None:
+        self.toggle.blockSignals(True)
+        self.toggle.setChecked(on)
+        self.toggle.blockSignals(False)
+        self.toggle.setText("Stop server" if on else "Start server")
+        for widget in self._settings_widgets:
+            widget.setEnabled(not on)
+
+    def _start(self) -> None:
+        server = self.current_settings()
+        try:
+            check_bind(server.host, server.api_key)
+        except Exception as exc:
+            self._set_toggle(False)
+            self.status.setText(str(exc))
+            return
+        self._save(server)
+        ctx = self.bridge.ctx
+        runner = ServerRunner(ctx, server, state_file=state_path(ctx.paths.data))
+        runner.add_log_listener(self.bridge.relay(self._append_log))
+        self.runner = runner
+        self._set_toggle(True)
+        self._set_busy(True, "Starting…")
+        self.bridge.submit(runner.start, self._on_started, self._on_start_failed)
+
+    @Slot(object)
+    def _on_started(self, url: object) -> None:
+        self._set_busy(False, f"Running at {url}" + (" · API key required"
+                                                     if self.api_key.text().strip() else ""))
+        self._refresh_texts()
+
+    @Slot(str)
+    def _on_start_failed(self, message: str) -> None:
+        self.runner = None
+        self._set_toggle(False)
+        self._set_busy(False, f"Could not start: {message}")
+
+    def _stop(self) -> None:
+        runner = self.runner
+        if runner is None:
+            self._set_toggle(False)
+            return
+        self._set_busy(True, "Stopping…")
+        self.bridge.submit(runner.stop, self._on_stopped,
+                           lambda message: self._on_stopped(None, message))
+
+    @Slot(object)
+    def _on_stopped(self, _result: object = None, message: str = "") -> None:
+        self.runner = None
+        self._set_toggle(False)
+        self._set_busy(False, f"Stopped ({message})" if message else "Stopped")
+        self._refresh_texts()
+
+    @property
+    def running(self) -> bool:
+        return self.runner is not None and self.runner.running
+
+    def shutdown(self) -> None:
+        """Window closing: stop the server here and now (streams are cancelled first)."""
+        if self.runner is not None:
+            self.runner.stop(timeout=10)
+            self.runner = None
+
+    # -- request log ----------------------------------------------------------------------
+    def _append_log(self, entry: RequestLogEntry) -> None:
+        self.table.insertRow(0)
+        cells = (time.strftime("%H:%M:%S", time.localtime(entry.time)), entry.method,
+                 entry.path, entry.model or "—",
+                 "—" if entry.tokens is None else str(entry.tokens),
+                 f"{entry.latency_s * 1000:.0f} ms", str(entry.status))
+        for col, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            if col in (4, 5, 6):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if col == 6 and entry.status >= 400:
+                item.setForeground(Qt.GlobalColor.red)
+            self.table.setItem(0, col, item)
+        while self.table.rowCount() > MAX_LOG_ROWS:
+            self.table.removeRow(self.table.rowCount() - 1)
