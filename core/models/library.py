@@ -218,7 +218,7 @@ class Library:
                  starter: bool = False, name: str | None = None) -> LocalModel:
         """Record files already in place (a finished download, an import)."""
         paths = [Path(f).resolve() for f in files]
-        read_meta(paths[0])  # refuse anything that is not a readable GGUF
+        self.meta_for(paths[0])  # refuse anything not a readable GGUF (and cache its header)
         with self._lock:
             entries = self._entries()
             for existing in list(entries.values()):
