@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,30 +46,47 @@ _NEW_LOAD_RE = re.compile(r"llama_model_loader: loaded meta data")
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
 
+# llama.cpp keeps one process-wide log callback. Its ctypes thunk must outlive every capture
+# (a freed thunk is a segfault on llama.cpp's next log line), so it lives here for the whole
+# process and fans out to the captures that are still alive.
+_CAPTURES: weakref.WeakSet[LlamaLogCapture] = weakref.WeakSet()
+_THUNK: list[Any] = []
+
+
+def _install_thunk() -> bool:
+    if _THUNK:
+        return True
+    try:
+        import llama_cpp
+    except Exception:
+        return False
+
+    @llama_cpp.llama_log_callback
+    def _on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+        try:
+            line = text.decode("utf-8", "replace")
+            for capture in list(_CAPTURES):
+                capture.feed(level, line)
+        except Exception:  # never raise into C
+            pass
+
+    _THUNK.append(_on_log)
+    llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))
+    return True
+
+
 class LlamaLogCapture:
     """Collects llama.cpp's "<device> <kind> buffer size = N MiB" lines of the latest load."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._buffers: dict[str, int] = {}
-        self._callback: Any = None
 
     def install(self) -> bool:
         """Route llama.cpp's log here; False when llama_cpp cannot be imported."""
-        try:
-            import llama_cpp
-        except Exception:
+        if not _install_thunk():
             return False
-
-        @llama_cpp.llama_log_callback
-        def _on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-            try:
-                self.feed(level, text.decode("utf-8", "replace"))
-            except Exception:  # never raise into C
-                pass
-
-        self._callback = _on_log  # keep the ctypes thunk alive as long as we are
-        llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))
+        _CAPTURES.add(self)
         return True
 
     def feed(self, level: int, line: str) -> None:
