@@ -6,6 +6,7 @@ FIRESIDE_STARTER_CACHE says otherwise) so reruns and clean clones don't fetch it
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "qtbot" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_main_thread() -> Iterator[None]:
+    """Collect each test's reference cycles here, on the main thread.
+
+    Cyclic GC runs in whichever thread happens to allocate; a closed window's widgets freed
+    by a later test's worker thread would be destroyed off the GUI thread (Qt's QBasicTimer
+    warnings, or worse).
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

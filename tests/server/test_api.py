@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import httpx
 import jsonschema
@@ -36,6 +37,9 @@ def test_chat_non_streamed(client: openai.OpenAI, model_name: str, server: Serve
     assert choice.finish_reason in ("stop", "length")
     assert 0 < resp.usage.completion_tokens <= 12
     assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens
+    deadline = time.monotonic() + 5  # the log entry is written once the response has gone out
+    while not server.log and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.02)
     entry = server.log[-1]  # type: ignore[attr-defined]
     assert (entry.method, entry.path, entry.status, entry.model) == (
         "POST", "/v1/chat/completions", 200, model_name)
