@@ -35,7 +35,7 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="fireside-bench-")
     os.environ["FIRESIDE_HOME"] = home
 
-    from PySide6.QtCore import QCoreApplication, QEventLoop
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
     from fireside.core import context
     from fireside.core.inference.types import CancelToken, SamplingParams
@@ -43,21 +43,38 @@ def main() -> int:
     from fireside.gui.app import create_window, ensure_app
     from fireside.gui.stall import StallMeter
 
-    app = ensure_app(["fireside-bench"])
+    ensure_app(["fireside-bench"])
     ctx = context.build()
     model = starter.obtain(ctx.library, CACHE)
     params = SamplingParams(temperature=0.0, max_tokens=args.tokens, seed=1)
 
     def pump_until(done: threading.Event | None, check: object = None,
                    timeout: float = 300.0) -> None:
+        """Run a real, blocking event loop (as the app does) until the condition holds.
+
+        A processEvents() spin would keep a core busy and slow llama.cpp's own threads.
+        """
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
-            if done is not None and done.is_set():
-                return
-            if callable(check) and check():
-                return
-        raise TimeoutError("reply did not end")
+        loop = QEventLoop()
+        ok = [False]
+
+        def poll() -> None:
+            if (done is not None and done.is_set()) or (callable(check) and check()):
+                ok[0] = True
+                loop.quit()
+            elif time.monotonic() > end:
+                loop.quit()
+
+        timer = QTimer()
+        timer.setInterval(20)
+        timer.timeout.connect(poll)
+        timer.start()
+        poll()
+        if not ok[0]:
+            loop.exec()
+        timer.stop()
+        if not ok[0]:
+            raise TimeoutError("reply did not end")
 
     # Peer: the engine streaming in a thread, the event loop idle.
     ctx.engine.load(model.path, name=model.name)
