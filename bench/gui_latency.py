@@ -43,7 +43,7 @@ def main() -> int:
     from fireside.gui.app import create_window, ensure_app
     from fireside.gui.stall import StallMeter
 
-    ensure_app(["fireside-bench"])
+    _app = ensure_app(["fireside-bench"])  # keep the QApplication alive for the run
     ctx = context.build()
     model = starter.obtain(ctx.library, CACHE)
     params = SamplingParams(temperature=0.0, max_tokens=args.tokens, seed=1)
