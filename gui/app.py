@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from fireside.core import context, logs
 from fireside.gui import qtlog, theme
 from fireside.gui.bridge import Bridge
+from fireside.gui.lifetime import dispose
 from fireside.gui.main_window import MainWindow
 
 log = logging.getLogger("fireside.gui")
@@ -60,4 +61,8 @@ def run(argv: list[str]) -> int:
     window = create_window(ctx)
     window.show()
     log.info("window open (platform %s)", app.platformName())
-    return int(app.exec())
+    code = int(app.exec())
+    window.shutdown()  # already done by closeEvent unless the app was quit another way
+    dispose(window)
+    ctx.engine.unload()
+    return code

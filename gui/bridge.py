@@ -11,40 +11,86 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from fireside.core.context import AppContext
 from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
+from fireside.gui.lifetime import GuiThreadCollector
 from fireside.gui.workers import ChatWorker, TaskPool, TokenBuffer, user_message
 
 log = logging.getLogger("fireside.gui.bridge")
 FLUSH_MS = 30  # one frame-ish: tokens reach the transcript at most ~33 times a second
 LOAD_TICK_MS = 200
+THREAD_WAIT_MS = 15000
+_Task = tuple[Callable[[], Any], Callable[[Any], None] | None, Callable[[str], None] | None]
 
 
 class _Invoker(QObject):
-    """Lives on the GUI thread; runs whatever callable is queued to it, there."""
+    """Lives on the GUI thread; runs what workers post to it, there, until it is closed.
+
+    Workers post through :meth:`post` under a lock that :meth:`close` takes too, so once the
+    bridge has shut down nothing emits on this object again (it may be deleted right after).
+    It also keeps the callables of background tasks (``pending``), so that only the GUI thread
+    ever drops them: a widget whose last reference died in a worker would be destroyed there.
+    """
 
     call = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.alive = True
+        self._lock = threading.Lock()
+        self.pending: dict[int, _Task] = {}
         self.call.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    def post(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Any thread: queue ``fn(*args)`` for the GUI thread; dropped once closed."""
+        with self._lock:
+            if self.alive:
+                self.call.emit(fn, args)
+
+    def close(self) -> None:
+        """GUI thread: no more posts; queued calls are dropped; task callables let go here."""
+        with self._lock:
+            self.alive = False
+        self.pending.clear()
 
     @Slot(object, object)
     def _run(self, fn: object, args: object) -> None:
-        if not self.alive:
+        if not self.alive or not _target_alive(fn):
             return
         try:
             fn(*args)  # type: ignore[operator, misc]
         except Exception:
             log.exception("GUI callback failed")
+
+    def settle(self, task_id: int, result: Any, error: str | None) -> None:
+        entry = self.pending.pop(task_id, None)
+        if entry is None:
+            return
+        _fn, on_done, on_error = entry
+        if error is None:
+            if on_done is not None and _target_alive(on_done):
+                on_done(result)
+        elif on_error is not None:
+            if _target_alive(on_error):
+                on_error(error)
+        else:
+            log.warning("background task failed: %s", error)
+
+
+def _target_alive(fn: object) -> bool:
+    """False for a bound method of a widget that is already deleted (a closed dialog, a row
+    removed meanwhile): its late callback is dropped rather than raising in the GUI thread."""
+    owner = getattr(fn, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
 
 
 class Bridge(QObject):
@@ -69,9 +115,12 @@ class Bridge(QObject):
         super().__init__(parent)
         self.ctx = ctx
         self._ids = itertools.count(1)
+        self._closed = False
+        self._cleanups: list[Callable[[], None]] = []
+        # GC runs on the GUI thread only while our worker threads live (see gui/lifetime.py).
+        self._collector = GuiThreadCollector(self)
+        self._collector.start()
         self._invoker = _Invoker(self)
-        self._pending: dict[int, tuple[Callable[[], Any], Callable[[Any], None] | None,
-                                       Callable[[str], None] | None]] = {}
         self._pool = TaskPool()
         self._tokens = TokenBuffer()
         self._active: dict[int, CancelToken] = {}
@@ -81,6 +130,9 @@ class Bridge(QObject):
         self._thread.setObjectName("fireside-engine")
         self._worker = ChatWorker(ctx.engine, self._tokens)
         self._worker.moveToThread(self._thread)
+        # The worker has no parent (it lives in another thread): it is deleted in its own
+        # thread when that thread ends, not by a garbage collection in some other one.
+        self._thread.finished.connect(self._worker.deleteLater)
         queued = Qt.ConnectionType.QueuedConnection
         self._req_chat.connect(self._worker.chat, queued)
         self._req_load.connect(self._worker.load, queued)
@@ -100,7 +152,10 @@ class Bridge(QObject):
         self._load_timer = QTimer(self)
         self._load_timer.setInterval(LOAD_TICK_MS)
         self._load_timer.timeout.connect(self._tick_load)
-        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     # -- generic chores ------------------------------------------------------------------
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
@@ -108,48 +163,55 @@ class Bridge(QObject):
         """Run ``fn()`` on a worker thread; callbacks run later on the GUI thread.
 
         The callables often hold widgets (bound methods, closures). The GUI thread keeps the
-        only lasting references in ``_pending`` and drops them itself: a widget whose last
-        reference died in a worker thread would be destroyed there, and Qt objects must die
-        on their own thread ("QBasicTimer can only be used with threads started with QThread").
+        only lasting references (the invoker's ``pending``) and drops them itself: a widget
+        whose last reference died in a worker thread would be destroyed there, and Qt objects
+        must die on their own thread. The worker's closure holds plain data and the invoker.
         """
         if self._closed:
             log.debug("submit after shutdown ignored")
             return
         task_id = next(self._ids)
-        pending = self._pending
-        pending[task_id] = (fn, on_done, on_error)
         invoker = self._invoker
-        settle = self._settle
+        invoker.pending[task_id] = (fn, on_done, on_error)
 
         def task() -> None:
-            work = pending[task_id][0]
+            entry = invoker.pending.get(task_id)
+            if entry is None:  # the bridge shut down before this task started
+                return
+            work = entry[0]
+            del entry
             try:
                 result, error = work(), None
             except BaseException as exc:  # noqa: BLE001 - reported to the caller
                 result, error = None, user_message(exc)
             del work
-            invoker.call.emit(settle, (task_id, result, error))
+            invoker.post(invoker.settle, (task_id, result, error))
 
         self._pool.put(task)
 
-    def _settle(self, task_id: int, result: Any, error: str | None) -> None:
-        _fn, on_done, on_error = self._pending.pop(task_id)
-        if error is None:
-            if on_done is not None:
-                on_done(result)
-        elif on_error is not None:
-            on_error(error)
-        else:
-            log.warning("background task failed: %s", error)
-
     def relay(self, fn: Callable[..., Any]) -> Callable[..., None]:
-        """A callable that, from any thread, queues ``fn(*args)`` onto the GUI thread."""
-        invoker = self._invoker
+        """A callable that, from any thread, queues ``fn(*args)`` onto the GUI thread.
+
+        After :meth:`shutdown` it does nothing, so listeners left registered on core objects
+        (engine, download queue, server) can never reach a deleted window.
+        """
+        post = self._invoker.post
 
         def relayed(*args: Any) -> None:
-            invoker.call.emit(fn, args)
+            post(fn, args)
 
         return relayed
+
+    def on_shutdown(self, fn: Callable[[], None]) -> None:
+        """Run ``fn()`` on the GUI thread when the bridge shuts down (last added, first run).
+
+        For what a view starts that outlives a widget: listeners on the engine, a download
+        queue's threads, a server. ``fn`` should not touch widgets (they may be gone).
+        """
+        if self._closed:
+            fn()
+        else:
+            self._cleanups.append(fn)
 
     # -- chat ----------------------------------------------------------------------------
     def chat(self, messages: list[dict[str, Any]], params: SamplingParams,
@@ -254,16 +316,29 @@ class Bridge(QObject):
         self.load_failed.emit(req_id, message)
 
     # -- shutdown ------------------------------------------------------------------------
-    def shutdown(self, timeout_ms: int = 15000) -> None:
-        """Stop replies, end the engine thread, drop late callbacks. Idempotent."""
+    def shutdown(self, timeout_ms: int = THREAD_WAIT_MS) -> None:
+        """Stop replies, run the cleanups, end every worker thread, drop late callbacks.
+
+        Idempotent. When it returns no thread of this bridge runs Python code any more, so
+        the window can be deleted safely.
+        """
         if self._closed:
             return
         self._closed = True
         self.stop()
         self._flush_timer.stop()
         self._load_timer.stop()
-        self._invoker.alive = False
+        self._invoker.close()
+        while self._cleanups:
+            cleanup = self._cleanups.pop()
+            try:
+                cleanup()
+            except Exception:
+                log.exception("shutdown cleanup failed")
         self._thread.quit()
         if not self._thread.wait(timeout_ms):
-            log.warning("engine thread still busy at shutdown (a model load?)")
-        self._pool.shutdown()
+            log.warning("engine thread still busy at shutdown (a model load?); waiting for it")
+            self._thread.wait()
+        if not self._pool.shutdown(timeout_ms / 1000):
+            log.warning("a background task was still running at shutdown")
+        self._collector.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -173,10 +174,12 @@ class SerialQueue:
         self._queue.put(done.set)
         return done.wait(timeout)
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = 10.0) -> bool:
+        """Run what is queued, then end the thread; True when it ended in time."""
         self.flush(timeout)
         self._queue.put(None)
         self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 class TaskPool:
@@ -209,9 +212,17 @@ class TaskPool:
             raise RuntimeError("task pool is shut down")
         self._queue.put(task)
 
-    def shutdown(self, timeout: float = 2.0) -> None:
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Let the running tasks finish (queued ones are the caller's to skip) and join.
+
+        True when every thread ended within ``timeout`` seconds. A window's threads must be
+        gone before it is deleted: a thread left running may trigger a garbage collection, or
+        emit, while the GUI thread tears the window down.
+        """
         self._closed = True
         for _ in self._threads:
             self._queue.put(None)
+        deadline = time.monotonic() + timeout
         for t in self._threads:
-            t.join(timeout / max(1, len(self._threads)))
+            t.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)

@@ -74,6 +74,12 @@ class Engine:
         with self._state_lock:
             self._listeners.append(listener)
 
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (its window closed); one that is not registered is fine."""
+        with self._state_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
     def _notify(self, event: str, model: LoadedModel | None) -> None:
         with self._state_lock:
             listeners = list(self._listeners)

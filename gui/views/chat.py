@@ -192,6 +192,11 @@ class ChatView(ReplyActions, QWidget):
             self.bridge.relay(self.show_error)(
                 f"Conversations cannot be saved: {exc}")
 
+    def _close_store(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
     def _write(self, fn: Callable[[Store], Any]) -> None:
         def task() -> None:
             if self._store is not None:

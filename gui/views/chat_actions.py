@@ -257,4 +257,6 @@ class ReplyActions(_Base):
         if reply is not None:
             self.bridge.stop()
         self.reply = None
-        self._queue.close()
+        self._queue.put(self._close_store)  # the connection closes on the thread that made it
+        if not self._queue.close():
+            log.warning("conversation store still busy at shutdown")

@@ -37,6 +37,7 @@ HISTORY_S = 300
 MiB = 2**20
 GiB = 2**30
 COLOURS = ("#e8833a", "#4c9be8", "#5cb85c", "#c061cb", "#d9534f")
+_LLAMA_LOG_HOOKS: list[object] = []  # see HardwareView.__init__
 
 
 @dataclass
@@ -149,9 +150,21 @@ class HardwareView(QWidget):
         layout.addWidget(self.model_label)
         layout.addWidget(self.table)
 
-        self.monitor = LoadMonitor(bridge.ctx.engine)
+        engine = bridge.ctx.engine
+        self.monitor = LoadMonitor(engine)
+        # llama.cpp keeps calling the log hook the monitor installed for as long as the
+        # process lives; a hook freed with this view would leave it a dangling pointer.
+        _LLAMA_LOG_HOOKS.append(self.monitor.capture)
         self.monitor.on_measured(bridge.relay(self.show_measurement))
-        bridge.ctx.engine.add_listener(bridge.relay(self._on_engine_event))
+        self._engine_listener = bridge.relay(self._on_engine_event)
+        engine.add_listener(self._engine_listener)
+        monitor, listener = self.monitor, self._engine_listener
+
+        def detach() -> None:  # no widget in here: it may run after the view is deleted
+            engine.remove_listener(monitor._on_event)
+            engine.remove_listener(listener)
+
+        bridge.on_shutdown(detach)
 
         self._timer = QTimer(self)
         self._timer.setObjectName("hardwareSampler")
@@ -160,9 +173,13 @@ class HardwareView(QWidget):
         self._timer.start()
         self.request_sample()
 
+    def shutdown(self) -> None:
+        """Window closing: stop sampling (the bridge detaches the engine listeners)."""
+        self._timer.stop()
+
     # -- sampling ------------------------------------------------------------------------
     def request_sample(self) -> None:
-        if self._pending:  # a slow probe must not pile up requests
+        if self._pending or self._bridge.closed:  # a slow probe must not pile up requests
             return
         self._pending = True
         self._bridge.submit(take_sample, on_done=self.add_sample, on_error=self._sample_failed)

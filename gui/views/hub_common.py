@@ -1,12 +1,14 @@
 """What Discover, Downloads and My Models share: one download queue per bridge, badges.
 
-The queue belongs to the composition root's bridge (created on first use and stopped when the
-bridge goes away), so Discover's Download button and the Downloads view see the same jobs
-without a module-level singleton.
+The queue belongs to the composition root's bridge (created on first use; paused and its threads
+joined when the bridge shuts down), so Discover's Download button and the Downloads view see the
+same jobs without a module-level singleton.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from PySide6.QtGui import QColor
@@ -14,8 +16,9 @@ from PySide6.QtWidgets import QLabel
 
 from fireside.core.hub.common import HubConfig
 from fireside.core.hub.licenses import LicenseClass
-from fireside.core.hub.manager import DownloadManager
+from fireside.core.hub.manager import QUEUED, RUNNING, DownloadManager
 
+log = logging.getLogger("fireside.gui.hub")
 _ATTR = "_fireside_download_manager"
 BADGE_COLORS: dict[str, str] = {
     LicenseClass.COMMERCIAL.value: "#2f9e44",
@@ -41,10 +44,27 @@ def downloads_for(bridge: Any) -> DownloadManager:
                                   parallel=max(1, parallel))
         setattr(bridge, _ATTR, manager)
         bridge.submit(manager.restore)
-        destroyed = getattr(bridge, "destroyed", None)
-        if destroyed is not None:
-            destroyed.connect(lambda *_: manager.shutdown())
+        on_shutdown = getattr(bridge, "on_shutdown", None)
+        if on_shutdown is not None:
+            on_shutdown(lambda: stop_downloads(manager))
     return manager
+
+
+def stop_downloads(manager: DownloadManager, timeout: float = 10.0) -> None:
+    """Pause what runs (bytes kept for the next start) and end the queue's threads.
+
+    Joined, not just signalled: a download thread still running after its window is gone
+    could run a garbage collection, or call a listener, while the window is torn down.
+    """
+    for job in manager.jobs():  # queued ones too, or a worker would start them on its way out
+        if job.state in (QUEUED, RUNNING):
+            manager.pause(job.id)
+    manager.shutdown()
+    deadline = time.monotonic() + timeout
+    for thread in getattr(manager, "_threads", ()):
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            log.warning("download thread %s still running after shutdown", thread.name)
 
 
 def human_bytes(n: float) -> str:

@@ -145,9 +145,12 @@ class MyModelsView(QWidget):
         for path in paths:
             self.status.setText(f"Importing {path.name}…")
             self.bridge.submit(lambda p=path: library.import_file(p),
-                               on_done=lambda m: (self.status.setText(f"Imported {m.name}"),
-                                                  self.refresh()),
+                               on_done=lambda m: self._changed(f"Imported {m.name}"),
                                on_error=self.status.setText)
+
+    def _changed(self, message: str) -> None:
+        self.status.setText(message)
+        self.refresh()
 
     def reveal(self) -> None:
         model = self.selected()
@@ -168,8 +171,7 @@ class MyModelsView(QWidget):
             return
         library = self.bridge.ctx.library
         self.bridge.submit(lambda: library.remove(model.name),
-                           on_done=lambda m: (self.status.setText(f"Removed {m.name}"),
-                                              self.refresh()),
+                           on_done=lambda m: self._changed(f"Removed {m.name}"),
                            on_error=self.status.setText)
 
     # -- drag and drop --------------------------------------------------------------------

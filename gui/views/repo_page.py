@@ -128,8 +128,9 @@ class RepoPage(QWidget):
         self.title.setText(detail.repo)
         while self.badge_row.count():
             item = self.badge_row.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         lic = detail.license
         self.badge_row.addWidget(badge(lic.label, BADGE_COLORS[lic.klass.value], lic.reason))
         stats = QLabel(f"{detail.downloads:,} downloads · {detail.likes} likes")

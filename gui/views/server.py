@@ -123,7 +123,9 @@ class ServerView(QWidget):
             signal.connect(self._refresh_texts)
         self._refresh_texts()
         # the snippets name the loaded model: follow loads made anywhere (window, API, CLI)
-        bridge.ctx.engine.add_listener(bridge.relay(lambda *_a: self._refresh_texts()))
+        engine, listener = bridge.ctx.engine, bridge.relay(lambda *_a: self._refresh_texts())
+        engine.add_listener(listener)
+        bridge.on_shutdown(lambda: engine.remove_listener(listener))
 
     # -- layout ---------------------------------------------------------------------------
     def _snippet(self, name: str, accessible: str) -> QPlainTextEdit:

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 from pytestqt.qtbot import QtBot
 
 from fireside.core import context
 from fireside.gui import theme
+from fireside.gui.lifetime import dispose
 from fireside.gui.main_window import MainWindow
 
 REPLY_TIMEOUT_MS = 60_000
@@ -31,8 +33,16 @@ def make_window(qtbot: QtBot, qapp: object) -> Iterator[object]:
         return window
 
     yield build
+    # Deterministic end: threads joined (close → shutdown), then the windows deleted and the
+    # garbage collected here on the GUI thread, and the model freed, before the next test.
+    engines = [window.bridge.ctx.engine for window in made]
     for window in made:
-        window.close()
+        if shiboken6.isValid(window):
+            window.close()
+    dispose(*made)
+    made.clear()
+    for engine in engines:
+        engine.unload()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from fireside.core.context import AppContext
 from fireside.core.inference.types import LoadSettings
 from fireside.core.models.meta import ModelMeta
 from fireside.gui.bridge import Bridge
+from fireside.gui.lifetime import dispose
 from fireside.gui.views.load_dialog import LoadSettingsDialog
 
 from .helpers import machine
@@ -22,6 +23,8 @@ def bridge(app_ctx: AppContext, qtbot: QtBot) -> Iterator[Bridge]:
     b = Bridge(app_ctx)
     yield b
     b.shutdown()
+    dispose(b)  # the bridge and the views deleted on this thread before the next test
+    app_ctx.engine.unload()
 
 
 def test_prediction_follows_the_slider(bridge: Bridge, qtbot: QtBot,

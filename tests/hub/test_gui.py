@@ -19,6 +19,7 @@ from fireside.core.context import AppContext
 from fireside.core.hub.manager import DONE, PAUSED, RUNNING
 from fireside.gui import theme
 from fireside.gui.bridge import Bridge
+from fireside.gui.lifetime import dispose
 from fireside.gui.views.discover import DiscoverView
 from fireside.gui.views.downloads import DownloadsView
 from fireside.gui.views.hub_common import downloads_for
@@ -38,8 +39,8 @@ def bridge(app_ctx: AppContext, qapp: object, hub: HubServer) -> Iterator[Bridge
     theme.apply(qapp)  # type: ignore[arg-type]
     b = Bridge(app_ctx)
     yield b
-    downloads_for(b).shutdown()
-    b.shutdown()
+    b.shutdown()  # pauses and joins the download queue's threads too
+    dispose(b)  # the bridge and the views deleted on this thread before the next test
 
 
 def _rows(table: object) -> list[str]:
