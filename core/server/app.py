@@ -149,6 +149,22 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
                 return dict(item)
         raise ModelManager._unknown(model_id)
 
+    async def admit(request: Request, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Log entry, queue admission (429 when full) and the model, loaded if need be.
+
+        On success the caller owns one ``state.models.end()``; on failure it has been called.
+        """
+        info = log_info(request)
+        info["model"] = body.get("model") if isinstance(body.get("model"), str) else None
+        state.admit()
+        try:
+            name = await loop_run(state.models.resolve, body.get("model"))
+        except BaseException:
+            state.models.end()
+            raise
+        info["model"] = name
+        return info, name
+
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
         body = await _body(request)
@@ -156,18 +172,14 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         messages = P.messages(body)
         stream, include_usage = P.stream_flags(body)
         grammar = structured.response_grammar(body)
-        info = log_info(request)
-        info["model"] = body.get("model") if isinstance(body.get("model"), str) else None
-        state.admit()
+        info, name = await admit(request, body)
         try:
-            name = await loop_run(state.models.resolve, body.get("model"))
             loaded = engine.loaded
             plan = structured.plan_tools(body, loaded.meta.chat_template if loaded else None)
             prepared = structured.prepare_messages(messages, plan)
         except BaseException:
             state.models.end()
             raise
-        info["model"] = name
         if plan is not None and plan.grammar is not None:
             grammar = plan.grammar
         template_tools = plan.tools if plan is not None and plan.for_template else None
@@ -187,15 +199,7 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         prompt = P.prompt(body)
         stream, include_usage = P.stream_flags(body)
         grammar = structured.response_grammar(body)
-        info = log_info(request)
-        info["model"] = body.get("model") if isinstance(body.get("model"), str) else None
-        state.admit()
-        try:
-            name = await loop_run(state.models.resolve, body.get("model"))
-        except BaseException:
-            state.models.end()
-            raise
-        info["model"] = name
+        info, name = await admit(request, body)
 
         def work(on_token: Callable[[str], None] | None, cancel: Any) -> Any:
             return engine.complete(prompt, sampling, on_token, cancel, grammar=grammar)
@@ -207,12 +211,8 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
     async def embeddings(request: Request) -> Response:
         body = await _body(request)
         texts = P.embedding_inputs(body)
-        info = log_info(request)
-        info["model"] = body.get("model") if isinstance(body.get("model"), str) else None
-        state.admit()
+        info, name = await admit(request, body)
         try:
-            name = await loop_run(state.models.resolve, body.get("model"))
-            info["model"] = name
 
             def work() -> tuple[list[list[float]], int]:
                 vectors = engine.embed(texts)

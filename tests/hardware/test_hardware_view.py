@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from fireside.core.context import AppContext
 from fireside.core.inference.types import LoadSettings
 from fireside.gui.bridge import Bridge
-from fireside.gui.lifetime import dispose
 from fireside.gui.views.hardware import HardwareView
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def bridge(app_ctx: AppContext, qtbot: QtBot) -> Iterator[Bridge]:
-    b = Bridge(app_ctx)
-    yield b
-    b.shutdown()
-    dispose(b)  # the bridge and the views deleted on this thread before the next test
-    app_ctx.engine.unload()
 
 
 def test_samples_and_predicted_vs_measured(bridge: Bridge, qtbot: QtBot,

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
-import pytest
 from pytestqt.qtbot import QtBot
 
-from fireside.core.context import AppContext
 from fireside.core.inference.types import LoadSettings
 from fireside.core.models.meta import ModelMeta
 from fireside.gui.bridge import Bridge
-from fireside.gui.lifetime import dispose
 from fireside.gui.views.load_dialog import LoadSettingsDialog
 
 from .helpers import machine
-
-
-@pytest.fixture
-def bridge(app_ctx: AppContext, qtbot: QtBot) -> Iterator[Bridge]:
-    b = Bridge(app_ctx)
-    yield b
-    b.shutdown()
-    dispose(b)  # the bridge and the views deleted on this thread before the next test
-    app_ctx.engine.unload()
 
 
 def test_prediction_follows_the_slider(bridge: Bridge, qtbot: QtBot,

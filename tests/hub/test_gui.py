@@ -25,7 +25,6 @@ from fireside.gui.views.downloads import DownloadsView
 from fireside.gui.views.hub_common import downloads_for
 from fireside.gui.views.my_models import MyModelsView
 
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 # Screenshots go to docs/ only when asked (FIRESIDE_SCREENSHOTS=1): a test run must not
 # rewrite tracked files.
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from fireside.core import context
 from fireside.core.server import snippets
 from fireside.gui.bridge import Bridge
+from fireside.gui.lifetime import dispose
 from fireside.gui.views.server import LOG_COLUMNS, ServerView
 
 # the offscreen platform's complaint about window size hints, not ours
@@ -35,6 +36,7 @@ def view(qtbot: QtBot, app_ctx: context.AppContext, starter_file: Path) -> Itera
     yield widget
     widget.shutdown()
     bridge.shutdown()
+    dispose(widget, bridge)  # deleted on the GUI thread before the next test
     app_ctx.engine.unload()
 
 
