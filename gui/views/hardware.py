@@ -37,7 +37,6 @@ HISTORY_S = 300
 MiB = 2**20
 GiB = 2**30
 COLOURS = ("#e8833a", "#4c9be8", "#5cb85c", "#c061cb", "#d9534f")
-_LLAMA_LOG_HOOKS: list[object] = []  # see HardwareView.__init__
 
 
 @dataclass
@@ -152,9 +151,6 @@ class HardwareView(QWidget):
 
         engine = bridge.ctx.engine
         self.monitor = LoadMonitor(engine)
-        # llama.cpp keeps calling the log hook the monitor installed for as long as the
-        # process lives; a hook freed with this view would leave it a dangling pointer.
-        _LLAMA_LOG_HOOKS.append(self.monitor.capture)
         self.monitor.on_measured(bridge.relay(self.show_measurement))
         self._engine_listener = bridge.relay(self._on_engine_event)
         engine.add_listener(self._engine_listener)
