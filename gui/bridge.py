@@ -341,4 +341,6 @@ class Bridge(QObject):
             self._thread.wait()
         if not self._pool.shutdown(timeout_ms / 1000):
             log.warning("a background task was still running at shutdown")
+        if not self.ctx.engine.release_thread(timeout_ms / 1000):
+            log.warning("the engine thread was still busy at shutdown")
         self._collector.stop()

@@ -24,6 +24,9 @@ def register(sub: Any) -> None:
     p.add_argument("--api-key", default=None, help="require `Authorization: Bearer KEY`")
     p.add_argument("--ctx", type=int, default=None, help="context length for --model")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for --model")
+    p.add_argument("--parallel", type=int, default=None, metavar="N",
+                   help="requests decoded together for --model (default 4; 1 = one at a "
+                        "time). They share the context rather than splitting it")
     p.add_argument("--cors", action="append", default=None, metavar="ORIGIN",
                    help="allow browser requests from ORIGIN (repeatable)")
     p.set_defaults(handler=cmd_serve)
@@ -52,7 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise BadModelFileError(f"{model.name}: {model.error}")
         load = stored.load_settings_for(model.name)
         load = replace(load, n_ctx=args.ctx or load.n_ctx,
-                       n_threads=args.threads or load.n_threads)
+                       n_threads=args.threads or load.n_threads,
+                       parallel=args.parallel or load.parallel)
         note(f"Loading {model.name}…")
         ctx.engine.load(model.path, load, name=model.name)
         ctx.library.touch(model.name)

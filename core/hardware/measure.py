@@ -41,6 +41,9 @@ llama_log = logging.getLogger("fireside.llama")
 MiB = 2**20
 _BUFFER_RE = re.compile(r"(\S+)\s+(model|KV|compute|output|RS)\s+buffer size\s*=\s*([\d.]+)\s*MiB")
 _NEW_LOAD_RE = re.compile(r"llama_model_loader: loaded meta data")
+# The engine replaces a placeholder context (see inference/batch.py): a new context's
+# buffers supersede the last one's, only the weights' add up.
+_NEW_CONTEXT_RE = re.compile(r"llama_context: constructing llama_context")
 # ggml_log_level today: 1 debug, 2 info, 3 warn, 4 error, 5 continuation (llama-cpp-python's
 # _logger.py still documents an older numbering).
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
@@ -95,6 +98,10 @@ class LlamaLogCapture:
         if _NEW_LOAD_RE.search(line):
             with self._lock:
                 self._buffers = {}
+            return
+        if _NEW_CONTEXT_RE.search(line):
+            with self._lock:
+                self._buffers = {k: v for k, v in self._buffers.items() if k.endswith(" model")}
             return
         match = _BUFFER_RE.search(line)
         if match:

@@ -2,8 +2,9 @@
 
 The chat window, the CLI and the HTTP server all call this object; none of them holds a
 ``Llama`` of its own, so the weights are in memory once. Requests may come from any thread and
-are served one at a time in arrival order (:class:`FairLock`); tokens stream back through a
-callback in the caller's thread, and a :class:`CancelToken` stops a request between tokens.
+are served one at a time in arrival order, all on one owner thread (:mod:`owner` says why);
+tokens stream back through a callback called on that thread, and a :class:`CancelToken` stops
+a request between tokens.
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ from fireside.core.errors import (
     FiresideError,
     ModelNotLoadedError,
 )
-from fireside.core.inference import decode_loop, templates
-from fireside.core.inference.fairlock import FairLock
+from fireside.core.inference import templates
+from fireside.core.inference.batch import Batcher, widen_context
+from fireside.core.inference.owner import OwnerThread
+from fireside.core.inference.sequence import Sequence
 from fireside.core.inference.types import (
     KV_CACHE_TYPES,
     CancelToken,
     Completion,
     LoadSettings,
     SamplingParams,
-    Stats,
 )
 from fireside.core.models.meta import ModelMeta, read_meta
 
@@ -53,12 +55,12 @@ class Engine:
     """Thread-safe facade over one ``llama_cpp.Llama``."""
 
     def __init__(self) -> None:
-        self._lock = FairLock()
+        self._owner = OwnerThread(self)
         self._llm: Any = None
         self._loaded: LoadedModel | None = None
         self._listeners: list[Listener] = []
         self._state_lock = threading.Lock()
-        self._kv = decode_loop.KVState()
+        self._batcher: Batcher | None = None
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -67,7 +69,7 @@ class Engine:
 
     @property
     def queued(self) -> int:
-        return self._lock.queued
+        return self._owner.queued
 
     def add_listener(self, listener: Listener) -> None:
         """``listener(event, model)`` on "loaded"/"unloaded", in the loading thread."""
@@ -97,54 +99,73 @@ class Engine:
         meta = read_meta(path)  # a clear error for non-GGUF and truncated files
         if settings.kv_cache_type not in KV_CACHE_TYPES:
             raise FiresideError(f"unknown KV cache type {settings.kv_cache_type!r}")
-        from llama_cpp import Llama
-
-        with self._lock.hold():
-            self._unload_locked()
-            n_ctx = settings.n_ctx or meta.context_length or 4096
-            kv_type = KV_CACHE_TYPES[settings.kv_cache_type]
-            # llama.cpp only quantizes the V cache with flash attention on.
-            flash = settings.flash_attn or settings.kv_cache_type != "f16"
-            start = time.perf_counter()
-            kwargs: dict[str, Any] = dict(
-                model_path=str(path), n_ctx=n_ctx, n_batch=settings.n_batch,
-                n_threads=settings.n_threads or default_threads(),
-                n_gpu_layers=settings.n_gpu_layers, flash_attn=flash,
-                type_k=kv_type, type_v=kv_type, use_mmap=settings.use_mmap,
-                use_mlock=settings.use_mlock,
-                seed=settings.seed if settings.seed >= 0 else 0xFFFFFFFF, verbose=False)
-            try:
-                try:
-                    llm = Llama(**kwargs)
-                except ValueError:
-                    if not flash or settings.kv_cache_type != "f16":
-                        raise
-                    log.info("flash attention unavailable here; loading without it")
-                    llm = Llama(**{**kwargs, "flash_attn": False})
-            except (ValueError, RuntimeError, OSError) as exc:
-                raise FiresideError(
-                    f"llama.cpp could not load {path.name} with these settings "
-                    f"(context {n_ctx}, KV {settings.kv_cache_type}, GPU layers "
-                    f"{settings.n_gpu_layers}): {exc}") from exc
-            loaded = LoadedModel(name or path.stem, path, settings, meta, llm.n_ctx(),
-                                 time.perf_counter() - start)
-            self._llm, self._loaded = llm, loaded
-            log.info("loaded %s (ctx %d) in %.2fs", loaded.name, loaded.n_ctx, loaded.load_s)
+        loaded = self._owner.call(lambda: self._load_owned(path, settings, meta, name))
         self._notify("loaded", loaded)
         return loaded
 
+    def _load_owned(self, path: Path, settings: LoadSettings, meta: ModelMeta,
+                    name: str | None) -> LoadedModel:
+        from llama_cpp import Llama
+
+        self._unload_owned()
+        n_ctx = settings.n_ctx or meta.context_length or 4096
+        kv_type = KV_CACHE_TYPES[settings.kv_cache_type]
+        # llama.cpp only quantizes the V cache with flash attention on.
+        flash = settings.flash_attn or settings.kv_cache_type != "f16"
+        start = time.perf_counter()
+        slots = max(1, settings.parallel)
+        kwargs: dict[str, Any] = dict(
+            # with several slots the real context is made by widen_context(); this first one
+            # is a placeholder kept small so the KV cache is never allocated twice
+            model_path=str(path), n_ctx=n_ctx if slots == 1 else 64,
+            n_batch=settings.n_batch,
+            n_threads=settings.n_threads or default_threads(),
+            n_gpu_layers=settings.n_gpu_layers, flash_attn=flash,
+            type_k=kv_type, type_v=kv_type, use_mmap=settings.use_mmap,
+            use_mlock=settings.use_mlock,
+            seed=settings.seed if settings.seed >= 0 else 0xFFFFFFFF, verbose=False)
+        try:
+            try:
+                llm = Llama(**kwargs)
+            except ValueError:
+                if not flash or settings.kv_cache_type != "f16":
+                    raise
+                log.info("flash attention unavailable here; loading without it")
+                llm = Llama(**{**kwargs, "flash_attn": False})
+            if slots > 1:
+                widen_context(llm, n_ctx, settings.n_batch, slots)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise FiresideError(
+                f"llama.cpp could not load {path.name} with these settings "
+                f"(context {n_ctx}, KV {settings.kv_cache_type}, GPU layers "
+                f"{settings.n_gpu_layers}): {exc}") from exc
+        loaded = LoadedModel(name or path.stem, path, settings, meta, llm.n_ctx(),
+                             time.perf_counter() - start)
+        self._llm, self._loaded = llm, loaded
+        self._batcher = Batcher(llm, slots, loaded.n_ctx, settings.n_batch)
+        log.info("loaded %s (ctx %d) in %.2fs", loaded.name, loaded.n_ctx, loaded.load_s)
+        return loaded
+
     def unload(self) -> None:
-        with self._lock.hold():
+        def drop() -> bool:
             was = self._loaded is not None
-            self._unload_locked()
-        if was:
+            self._unload_owned()
+            return was
+
+        if self._owner.call(drop):
             self._notify("unloaded", None)
 
-    def _unload_locked(self) -> None:
+    def _unload_owned(self) -> None:
+        if self._batcher is not None:
+            self._batcher.close()
         if self._llm is not None:
             self._llm.close()
-        self._kv = decode_loop.KVState()
-        self._llm, self._loaded = None, None
+        self._llm, self._loaded, self._batcher = None, None, None
+
+    def release_thread(self, timeout: float | None = None) -> bool:
+        """End the owner thread after the calls already queued (a window closing); the model
+        stays loaded and the next call starts a new thread. True if the thread ended."""
+        return self._owner.close(timeout)
 
     def _require(self) -> tuple[Any, LoadedModel]:
         if self._llm is None or self._loaded is None:
@@ -153,9 +174,11 @@ class Engine:
 
     # -- text ----------------------------------------------------------------------------
     def tokenize(self, text: str, *, special: bool = True) -> list[int]:
-        with self._lock.hold():
+        def run() -> list[int]:
             llm, _ = self._require()
             return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
+
+        return self._owner.call(run)
 
     def render_chat(self, messages: list[dict[str, Any]],
                     tools: list[dict[str, Any]] | None = None) -> str:
@@ -176,58 +199,71 @@ class Engine:
              *, grammar: Any = None, tools: list[dict[str, Any]] | None = None) -> Completion:
         """Answer a conversation, rendered with the model's own template."""
         params = params or SamplingParams()
-        with self._lock.hold():
+
+        def prepare() -> tuple[list[int], list[str]]:
             llm, loaded = self._require()
             prompt = self.render_chat(messages, tools)
             stop = list(params.stop)
             eos = self._token_text(llm, loaded.meta.eos_token_id)
             if eos and eos not in stop:
                 stop.append(eos)
-            tokens = list(llm.tokenize(prompt.encode("utf-8"), add_bos=not prompt.startswith(
-                self._token_text(llm, loaded.meta.bos_token_id) or "\0"), special=True))
-            return self._generate(llm, loaded, tokens, params, stop, on_token, cancel, grammar)
+            bos = self._token_text(llm, loaded.meta.bos_token_id) or "\0"
+            return list(llm.tokenize(prompt.encode("utf-8"), add_bos=not prompt.startswith(bos),
+                                     special=True)), stop
+
+        return self._owner.generate(Sequence(prepare, params, grammar, on_token, cancel))
 
     def complete(self, prompt: str, params: SamplingParams | None = None,
                  on_token: TokenCallback | None = None, cancel: CancelToken | None = None,
                  *, grammar: Any = None) -> Completion:
         """Continue raw text (no chat template)."""
         params = params or SamplingParams()
-        with self._lock.hold():
-            llm, loaded = self._require()
-            tokens = list(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False))
-            return self._generate(llm, loaded, tokens, params, list(params.stop), on_token,
-                                  cancel, grammar)
 
-    def _generate(self, llm: Any, loaded: LoadedModel, tokens: list[int],
-                  params: SamplingParams, stop: list[str], on_token: TokenCallback | None,
-                  cancel: CancelToken | None, grammar: Any) -> Completion:
-        import llama_cpp
+        def prepare() -> tuple[list[int], list[str]]:
+            llm, _ = self._require()
+            return list(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)), \
+                list(params.stop)
 
-        n_ctx = loaded.n_ctx
-        if len(tokens) >= n_ctx:
+        return self._owner.generate(Sequence(prepare, params, grammar, on_token, cancel))
+
+    # -- the batch: called by the owner thread -------------------------------------------
+    def prepare(self, seq: Sequence) -> None:
+        _, loaded = self._require()
+        seq.prepare(loaded.n_ctx)
+        if len(seq.tokens) >= loaded.n_ctx:
             raise ContextOverflowError(
-                f"the prompt is {len(tokens)} tokens but the context holds {n_ctx}",
-                len(tokens), n_ctx)
-        max_tokens = params.max_tokens if params.max_tokens and params.max_tokens > 0 else None
-        room = n_ctx - len(tokens)
-        max_tokens = min(max_tokens, room) if max_tokens else room
-        llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
-        start = time.perf_counter()
-        decode_loop.prefill(llm, self._kv, tokens, loaded.settings.n_batch)
-        result = decode_loop.run(llm, self._kv, tokens, params, max_tokens, stop, grammar,
-                                 on_token, cancel)
-        end = time.perf_counter()
-        perf = llama_cpp.llama_perf_context(llm._ctx.ctx)
-        stats = Stats(prompt_tokens=len(tokens), context_limit=n_ctx, total_s=end - start)
-        stats.ttft_s = (result.first_token_at or end) - start
-        stats.prefill_tokens = int(perf.n_p_eval)
-        if perf.t_p_eval_ms > 0:
-            stats.prefill_tokens_per_s = perf.n_p_eval / (perf.t_p_eval_ms / 1000)
-        if perf.t_eval_ms > 0:
-            stats.decode_tokens_per_s = perf.n_eval / (perf.t_eval_ms / 1000)
-        stats.completion_tokens = result.completion_tokens
-        stats.context_used = len(tokens) + stats.completion_tokens
-        return Completion(result.text, result.finish_reason, stats)
+                f"the prompt is {len(seq.tokens)} tokens but the context holds {loaded.n_ctx}",
+                len(seq.tokens), loaded.n_ctx)
+
+    def can_join(self, seq: Sequence, running: list[Sequence]) -> bool:
+        return self._batcher is not None and self._batcher.can_join(seq, running)
+
+    def start(self, seq: Sequence, running: list[Sequence]) -> bool:
+        if seq.cancelled:  # its client left while it was queued
+            seq.finish = "cancelled"
+            return False
+        if self._batcher is None:
+            raise ModelNotLoadedError("no model is loaded")
+        return self._batcher.start(seq, running)
+
+    def step(self, running: list[Sequence]) -> list[Sequence]:
+        assert self._batcher is not None
+        return self._batcher.step(running)
+
+    def finish(self, seq: Sequence, error: BaseException | None) -> None:
+        if self._batcher is not None:
+            (self._batcher.drop if error or seq.error else self._batcher.release)(seq)
+        else:
+            seq.close()
+        try:
+            result = seq.completion(self._loaded.n_ctx if self._loaded else 0)
+        except BaseException as exc:  # noqa: BLE001 - e.g. the callback failed on the tail
+            error = error or exc
+        error = error or seq.error
+        if error is not None:
+            seq.future.set_exception(error)
+        else:
+            seq.future.set_result(result)
 
     # -- embeddings ----------------------------------------------------------------------
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -236,27 +272,30 @@ class Engine:
         The context is switched into embedding mode for the call and back afterwards, so no
         second copy of the model is ever loaded for it.
         """
+        return self._owner.call(lambda: self._embed_owned(texts))
+
+    def _embed_owned(self, texts: list[str]) -> list[list[float]]:
         import llama_cpp
 
-        with self._lock.hold():
-            llm, loaded = self._require()
-            out: list[list[float]] = []
-            llm.context_params.embeddings = True
-            llama_cpp.llama_set_embeddings(llm._ctx.ctx, True)
-            try:
-                for text in texts:
-                    tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
-                    if len(tokens) >= loaded.n_ctx:
-                        raise ContextOverflowError(
-                            f"input is {len(tokens)} tokens; the context holds {loaded.n_ctx}",
-                            len(tokens), loaded.n_ctx)
-                    out.append(_pool(llm.embed(text, normalize=False, truncate=False)))
-            finally:
-                llama_cpp.llama_set_embeddings(llm._ctx.ctx, False)
-                llm.context_params.embeddings = False
-                llm.reset()
-                self._kv.tokens = []  # embed() cleared the KV cache behind our back
-            return out
+        llm, loaded = self._require()
+        out: list[list[float]] = []
+        llm.context_params.embeddings = True
+        llama_cpp.llama_set_embeddings(llm._ctx.ctx, True)
+        try:
+            for text in texts:
+                tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+                if len(tokens) >= loaded.n_ctx:
+                    raise ContextOverflowError(
+                        f"input is {len(tokens)} tokens; the context holds {loaded.n_ctx}",
+                        len(tokens), loaded.n_ctx)
+                out.append(_pool(llm.embed(text, normalize=False, truncate=False)))
+        finally:
+            llama_cpp.llama_set_embeddings(llm._ctx.ctx, False)
+            llm.context_params.embeddings = False
+            llm.reset()
+            if self._batcher is not None:
+                self._batcher.forget()  # embed() cleared the KV cache behind our back
+        return out
 
 
 def _pool(vectors: Any) -> list[float]:

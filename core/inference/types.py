@@ -23,6 +23,9 @@ class LoadSettings:
     use_mlock: bool = False
     n_batch: int = 512
     seed: int = -1
+    # Requests decoded together (llama-server's -np). The KV cache is shared, not split, so
+    # one request alone still gets the whole context.
+    parallel: int = 4
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

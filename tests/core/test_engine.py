@@ -117,7 +117,7 @@ def test_shared_prefix_is_not_prefilled_twice(engine: Engine) -> None:
 
 
 def test_held_back_tail() -> None:
-    from fireside.core.inference.decode_loop import _held_back
+    from fireside.core.inference.sequence import held_back as _held_back
 
     assert _held_back("hello wor", ["world"]) == 3
     assert _held_back("hello", ["xyz"]) == 0

@@ -1,0 +1,190 @@
+"""Continuous batching: every running request advances by one token per ``llama_decode``.
+
+The context is made with ``n_seq_max`` = slots and a unified KV cache, so each request (a
+sequence) may use the whole context while the cells are shared. A step puts each running
+sequence's last token in one batch, decodes once, and samples each sequence from its own row
+of logits with its own sampler chain. On CPU a step with four tokens costs little more than a
+step with one (the weights are read once), which is how ``llama-server -np 4`` outruns
+``-np 1``; with one request the step is the plain token loop.
+
+Slots remember the tokens their KV cells hold, so a follow-up turn of the same conversation
+reuses its prefix. A request joins the batch only when the cells every running request may
+still need fit beside it (``Sequence.reserved``); idle slots' caches are dropped, least
+recently used first, to make that room. Decoding can therefore never run out of cells.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import time
+from typing import Any
+
+import llama_cpp
+
+from fireside.core.errors import FiresideError
+from fireside.core.inference.sequence import Sequence
+
+log = logging.getLogger("fireside.engine")
+
+
+def widen_context(llm: Any, n_ctx: int, n_batch: int, n_seq: int) -> None:
+    """Give ``llm`` a context of ``n_ctx`` cells shared by ``n_seq`` sequences.
+
+    ``Llama()`` has no parameter for ``n_seq_max``, so the engine creates it with a tiny
+    context and this replaces it; the placeholder is freed first, so the KV cache is never
+    allocated twice. The new context registers itself with the model like the old one, so
+    ``llm.close()`` still frees it before the weights.
+    """
+    import contextlib
+
+    from llama_cpp import _internals
+
+    params = llm.context_params
+    params.n_ctx = n_ctx
+    params.n_batch = n_batch
+    params.n_ubatch = min(n_batch, 512)
+    params.n_seq_max = n_seq
+    params.kv_unified = True
+    llm._ctx.close()
+    llm._ctx = llm._stack.enter_context(contextlib.closing(
+        _internals.LlamaContext(model=llm._model, params=params, verbose=llm.verbose)))
+    llm._batch.close()  # sized for the placeholder; Llama.embed() fills it
+    llm._batch = llm._stack.enter_context(contextlib.closing(
+        _internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=n_ctx, verbose=llm.verbose)))
+    llm.n_batch = n_batch
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class Batcher:
+    """The loaded model's slots and batch; used only on the engine's owner thread."""
+
+    def __init__(self, llm: Any, n_slots: int, n_ctx: int, n_batch: int) -> None:
+        self.llm = llm
+        self.ctx = llm._ctx.ctx
+        self.vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
+        self.n_ctx = n_ctx
+        self.n_batch = max(n_batch, n_slots)
+        self.slots: list[list[int]] = [[] for _ in range(n_slots)]
+        self._used_at = [0.0] * n_slots
+        self._busy: set[int] = set()
+        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+        self._buf = ctypes.create_string_buffer(256)
+
+    def close(self) -> None:
+        if self._batch is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
+
+    def forget(self) -> None:
+        """The KV cache was cleared behind our back (embeddings): no slot holds anything."""
+        self.slots = [[] for _ in self.slots]
+
+    # -- admission -----------------------------------------------------------------------
+    def can_join(self, seq: Sequence, running: list[Sequence]) -> bool:
+        if len(running) >= len(self.slots):
+            return False
+        return sum(s.reserved for s in running) + seq.reserved <= self.n_ctx
+
+    def _pick_slot(self, tokens: list[int]) -> int:
+        free = [i for i in range(len(self.slots)) if i not in self._busy]
+        # longest shared prefix; then an empty slot; then the least recently used cache
+        return max(free, key=lambda i: (_common_prefix(self.slots[i], tokens),
+                                        not self.slots[i], -self._used_at[i]))
+
+    def _make_room(self, seq: Sequence, running: list[Sequence]) -> None:
+        """Drop idle slots' caches (oldest first) until ``seq`` fits beside the running ones."""
+        need = sum(s.reserved for s in running) + seq.reserved
+        idle = sorted((i for i in range(len(self.slots))
+                       if i not in self._busy and i != seq.slot and self.slots[i]),
+                      key=lambda i: self._used_at[i])
+        mem = llama_cpp.llama_get_memory(self.ctx)
+        held = sum(len(self.slots[i]) for i in idle)
+        for i in idle:
+            if need + held <= self.n_ctx:
+                break
+            llama_cpp.llama_memory_seq_rm(mem, i, 0, -1)
+            held -= len(self.slots[i])
+            self.slots[i] = []
+
+    # -- decoding ------------------------------------------------------------------------
+    def _put(self, i: int, token: int, pos: int, slot: int, logits: bool) -> None:
+        b = self._batch
+        b.token[i] = token
+        b.pos[i] = pos
+        b.n_seq_id[i] = 1
+        b.seq_id[i][0] = slot
+        b.logits[i] = logits
+
+    def _decode(self, n: int) -> None:
+        self._batch.n_tokens = n
+        rc = llama_cpp.llama_decode(self.ctx, self._batch)
+        if rc != 0:
+            raise FiresideError(f"llama.cpp failed to decode (status {rc})")
+
+    def start(self, seq: Sequence, running: list[Sequence]) -> bool:
+        """Prefill ``seq`` in a free slot and sample its first token; False if already done."""
+        seq.started = time.perf_counter()
+        tokens = seq.tokens
+        seq.slot = slot = self._pick_slot(tokens)
+        self._busy.add(slot)
+        cached = self.slots[slot]
+        keep = min(_common_prefix(cached, tokens), len(tokens) - 1)  # >= 1 token for logits
+        mem = llama_cpp.llama_get_memory(self.ctx)
+        if not llama_cpp.llama_memory_seq_rm(mem, slot, keep, -1):
+            llama_cpp.llama_memory_seq_rm(mem, slot, 0, -1)
+            keep = 0
+        self.slots[slot] = cached = tokens[:keep]
+        self._make_room(seq, running)
+        if seq.params.seed is not None:
+            self.llm.set_seed(seq.params.seed)
+        p = seq.params
+        seq.sampler = self.llm._init_sampler(
+            top_k=p.top_k, top_p=p.top_p, min_p=p.min_p, temp=p.temperature,
+            repeat_penalty=p.repeat_penalty, frequency_penalty=p.frequency_penalty,
+            presence_penalty=p.presence_penalty, grammar=seq.grammar)
+        last = 0
+        for begin in range(keep, len(tokens), self.n_batch):
+            chunk = tokens[begin:begin + self.n_batch]
+            for i, token in enumerate(chunk):
+                self._put(i, token, begin + i, slot, begin + i == len(tokens) - 1)
+            self._decode(len(chunk))
+            cached.extend(chunk)
+            last = len(chunk) - 1  # the prompt's final token: the only row with logits
+        seq.prefill_tokens = len(tokens) - keep
+        seq.prefilled_at = time.perf_counter()
+        return seq.accept(seq.sampler.sample(self.llm._ctx, last), self.vocab, self._buf)
+
+    def step(self, running: list[Sequence]) -> list[Sequence]:
+        """One token for every running sequence; returns those that have finished."""
+        for i, seq in enumerate(running):
+            self._put(i, seq.next_token, len(self.slots[seq.slot]), seq.slot, True)
+        self._decode(len(running))
+        done: list[Sequence] = []
+        for i, seq in enumerate(running):
+            self.slots[seq.slot].append(seq.next_token)
+            if not seq.accept(seq.sampler.sample(self.llm._ctx, i), self.vocab, self._buf):
+                done.append(seq)
+        return done
+
+    def release(self, seq: Sequence) -> None:
+        """The sequence is over: its slot keeps its cache for the next turn."""
+        seq.close()
+        if seq.slot >= 0:
+            self._busy.discard(seq.slot)
+            self._used_at[seq.slot] = time.perf_counter()
+
+    def drop(self, seq: Sequence) -> None:
+        """The sequence failed mid-way: its slot's cache is unknown, so empty it."""
+        if seq.slot >= 0:
+            llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self.ctx), seq.slot, 0, -1)
+            self.slots[seq.slot] = []
+        self.release(seq)

@@ -1,0 +1,150 @@
+"""One generation request while it runs on the batch: its sampler, its text, its end.
+
+The engine decodes every running request in one ``llama_decode`` per step (see ``batch``);
+what is private to a request lives here: turning sampled tokens into text (incremental UTF-8,
+stop strings, holding back a tail that may still become a stop string), the cancel check
+between tokens, the token limit, and the figures its caller gets back.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import llama_cpp
+
+from fireside.core.errors import FiresideError
+from fireside.core.inference.types import CancelToken, Completion, SamplingParams, Stats
+
+Prepare = Callable[[], tuple[list[int], list[str]]]
+
+
+def held_back(text: str, stops: list[str]) -> int:
+    """Length of the tail of ``text`` that could still grow into a stop string."""
+    longest = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:n]):
+                longest = n
+                break
+    return longest
+
+
+class Sequence:
+    """A request from submission to its :class:`Completion` (resolved on ``future``)."""
+
+    def __init__(self, prepare: Prepare, params: SamplingParams, grammar: Any,
+                 on_token: Callable[[str], None] | None, cancel: CancelToken | None) -> None:
+        self.prepare_fn = prepare
+        self.params = params
+        self.grammar = grammar
+        self.on_token = on_token
+        self.cancel = cancel
+        self.future: Future[Completion] = Future()
+        self.tokens: list[int] = []  # the prompt
+        self.prepared = False
+        self.stop: list[str] = []
+        self.max_tokens = 0
+        self.slot = -1
+        self.sampler: Any = None
+        self.next_token = -1  # sampled, not yet decoded
+        self.finish = ""
+        self.count = 0
+        self.prefill_tokens = 0
+        self.started = self.first_at = self.prefilled_at = 0.0
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self._emitted: list[str] = []
+        self.error: BaseException | None = None  # the caller's own callback failed
+
+    def prepare(self, n_ctx: int) -> None:
+        """Render and tokenize on the engine thread; sets the token budget for this request."""
+        if self.prepared:
+            return
+        self.tokens, self.stop = self.prepare_fn()
+        self.prepared = True
+        if not self.tokens:
+            raise FiresideError("the prompt is empty")
+        wanted = self.params.max_tokens if self.params.max_tokens and \
+            self.params.max_tokens > 0 else None
+        room = n_ctx - len(self.tokens)
+        self.max_tokens = min(wanted, room) if wanted else room
+
+    @property
+    def reserved(self) -> int:
+        """KV cells this request may occupy at its end."""
+        return len(self.tokens) + self.max_tokens
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.cancelled
+
+    def accept(self, token: int, vocab: Any, buf: ctypes.Array[ctypes.c_char]) -> bool:
+        """Take a sampled token; True while the request wants another one."""
+        if self.first_at == 0.0:
+            self.first_at = time.perf_counter()
+        if llama_cpp.llama_vocab_is_eog(vocab, token):
+            self.finish = "stop"
+            return False
+        self.count += 1
+        n = llama_cpp.llama_token_to_piece(vocab, token, buf, len(buf), 0, False)
+        pending = self._pending + self._utf8.decode(buf.raw[:n] if n > 0 else b"")
+        stop = self.stop
+        hit = min((i for s in stop if (i := pending.find(s)) >= 0), default=-1) if stop else -1
+        if hit >= 0:
+            pending = pending[:hit]
+            self.finish = "stop"
+        hold = 0 if hit >= 0 or not stop else held_back(pending, stop)
+        ready, self._pending = pending[:len(pending) - hold], pending[len(pending) - hold:]
+        if ready:
+            self._emit(ready)
+        if hit >= 0:
+            return False
+        if self.error is not None:
+            self.finish = "error"
+            return False
+        if self.cancelled:
+            self.finish = "cancelled"
+            return False
+        if self.count >= self.max_tokens:
+            self.finish = "length"
+            return False
+        self.next_token = token
+        return True
+
+    def _emit(self, text: str) -> None:
+        self._emitted.append(text)
+        if self.on_token is not None and self.error is None:
+            try:
+                self.on_token(text)
+            except Exception as exc:  # the consumer's bug ends its request, not the batch
+                self.error = exc
+
+    def completion(self, n_ctx: int) -> Completion:
+        """The answer and its figures, measured on the wall clock as the caller saw them."""
+        if self.finish == "length" and self._pending:
+            self._emit(self._pending)
+            self._pending = ""
+        end = time.perf_counter()
+        stats = Stats(prompt_tokens=len(self.tokens), context_limit=n_ctx,
+                      total_s=end - self.started if self.started else 0.0)
+        stats.prefill_tokens = self.prefill_tokens
+        if self.started:
+            stats.ttft_s = (self.first_at or end) - self.started
+        prefill_s = self.prefilled_at - self.started
+        if self.prefill_tokens and prefill_s > 0:
+            stats.prefill_tokens_per_s = self.prefill_tokens / prefill_s
+        if self.count > 1 and self.first_at and end > self.first_at:
+            stats.decode_tokens_per_s = (self.count - 1) / (end - self.first_at)
+        stats.completion_tokens = self.count
+        stats.context_used = len(self.tokens) + self.count
+        return Completion("".join(self._emitted), self.finish or "length", stats)
+
+    def close(self) -> None:
+        if self.sampler is not None:
+            self.sampler.close()
+            self.sampler = None
