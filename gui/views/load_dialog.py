@@ -80,6 +80,10 @@ class LoadSettingsDialog(QDialog):
         self.batch = named(QComboBox(), "batch", "Batch size")
         for b in (64, 128, 256, 512, 1024, 2048):
             self.batch.addItem(str(b), b)
+        self.parallel = named(QSpinBox(), "parallel", "Parallel requests")
+        self.parallel.setRange(1, 16)
+        self.parallel.setToolTip("Requests answered at the same time (chat and the local "
+                                 "server). They share the context; 1 answers one at a time.")
         self.flash = named(QCheckBox("Flash attention"), "flashAttn", "Flash attention")
         self.kv_type = named(QComboBox(), "kvType", "KV cache type")
         for t in KV_CACHE_TYPES:
@@ -109,6 +113,7 @@ class LoadSettingsDialog(QDialog):
         form.addRow(f"GPU layers (of {layers})", gpu_row)
         form.addRow("Threads", self.threads)
         form.addRow("Batch size", self.batch)
+        form.addRow("Parallel requests", self.parallel)
         form.addRow("KV cache type", self.kv_type)
         form.addRow("", self.flash)
         form.addRow("", self.mmap)
@@ -141,6 +146,7 @@ class LoadSettingsDialog(QDialog):
         self.gpu_spin.setEnabled(not auto_gpu)
         self.threads.setValue(s.n_threads or 0)
         self.batch.setCurrentIndex(max(0, self.batch.findData(s.n_batch)))
+        self.parallel.setValue(s.parallel)
         self.kv_type.setCurrentIndex(max(0, self.kv_type.findData(s.kv_cache_type)))
         self.flash.setChecked(s.flash_attn)
         self.mmap.setChecked(s.use_mmap)
@@ -152,7 +158,8 @@ class LoadSettingsDialog(QDialog):
             n_ctx=self.ctx_spin.value(), n_threads=self.threads.value() or None,
             n_gpu_layers=self.gpu_spin.value(), flash_attn=self.flash.isChecked(),
             kv_cache_type=str(self.kv_type.currentData()), use_mmap=self.mmap.isChecked(),
-            use_mlock=self.mlock.isChecked(), n_batch=int(self.batch.currentData()))
+            use_mlock=self.mlock.isChecked(), n_batch=int(self.batch.currentData()),
+            parallel=self.parallel.value())
 
     @property
     def override(self) -> bool:

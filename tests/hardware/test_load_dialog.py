@@ -45,11 +45,12 @@ def test_settings_are_remembered_per_model(bridge: Bridge, qtbot: QtBot,
     qtbot.waitUntil(lambda: dlg._settings is not None, timeout=5000)
     dlg.ctx_spin.setValue(3072)
     dlg.mlock.setChecked(True)
+    dlg.parallel.setValue(2)
     dlg.buttons.accepted.emit()
     store = bridge.ctx.settings
     qtbot.waitUntil(lambda: "starter" in store.read().load, timeout=5000)
     saved = store.read().load["starter"]
-    assert (saved.n_ctx, saved.use_mlock) == (3072, True)
+    assert (saved.n_ctx, saved.use_mlock, saved.parallel) == (3072, True, 2)
     again = LoadSettingsDialog(bridge, "starter", starter_meta)
     qtbot.addWidget(again)
     qtbot.waitUntil(lambda: again.ctx_spin.value() == 3072, timeout=5000)
