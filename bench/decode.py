@@ -5,6 +5,9 @@ Peers, with the same model, threads, context and batch size:
   * ``llama-bench`` from the same llama.cpp revision (built by bench/build_llama_tools.sh):
     the C++ ceiling.
 All Python-side figures are wall-clock, taken the same way for the engine and the plain library.
+Each contender runs in its own process: llama.cpp's OpenMP backend keeps a worker team per
+calling thread, and the engine calls from its own thread, so two contenders in one process
+would slow each other down.
 Targets: decode >= 0.97x llama-bench, prefill >= 0.95x.
 
     .venv/bin/python bench/decode.py [--model PATH] [--reps 3] [--json]
@@ -115,18 +118,32 @@ def bench_llama_bench(model: Path, threads: int, reps: int) -> dict[str, float] 
             "ttft_s": N_PROMPT / pp["avg_ts"]}
 
 
+def in_child(which: str, args: argparse.Namespace) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--only", which, "--model", str(args.model),
+                          "--threads", str(args.threads), "--reps", str(args.reps)],
+                         capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--threads", type=int, default=default_threads())
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", choices=("fireside", "llama_cpp_python"),
+                        help=argparse.SUPPRESS)  # the child process that measures one
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.only:
+        bench = bench_engine if args.only == "fireside" else bench_plain
+        print(json.dumps(bench(args.model, args.threads, args.reps)))
+        return 0
     results: dict[str, Any] = {
         "model": str(args.model), "threads": args.threads, "n_prompt": N_PROMPT,
-        "n_gen": N_GEN, "fireside": bench_engine(args.model, args.threads, args.reps),
-        "llama_cpp_python": bench_plain(args.model, args.threads, args.reps),
+        "n_gen": N_GEN, "fireside": in_child("fireside", args),
+        "llama_cpp_python": in_child("llama_cpp_python", args),
         "llama_bench": bench_llama_bench(args.model, args.threads, args.reps),
     }
     ratios: dict[str, float] = {}

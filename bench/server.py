@@ -109,6 +109,13 @@ def single(base: str, tokens: int) -> float:
     return float(r["tokens"]) / (r["last"] - r["start"])
 
 
+def serial(base: str, tokens: int, clients: int) -> float:
+    """The same requests as ``aggregate``, one after another: what "never below serial" means."""
+    start = time.perf_counter()
+    results = [stream_one(base, p, tokens) for p in PROMPTS[:clients]]
+    return sum(r["tokens"] for r in results) / (time.perf_counter() - start)
+
+
 def aggregate(base: str, tokens: int, clients: int) -> float:
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
@@ -141,9 +148,11 @@ def main() -> int:
             stream_one(base, PROMPTS[0], 16)
         one: dict[str, list[float]] = {k: [] for k in ("fireside", "llama -np 1")}
         agg: dict[str, list[float]] = {k: [] for k in servers}
+        serial_runs: list[float] = []
         for _ in range(args.reps):
             for name, runs in one.items():
                 runs.append(single(servers[name][0], args.tokens))
+            serial_runs.append(serial(servers["fireside"][0], args.tokens, args.clients))
             for name, (base, _) in servers.items():
                 agg[name].append(aggregate(base, args.tokens, args.clients))
     finally:
@@ -155,6 +164,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
     med = {f"single {k}": statistics.median(v) for k, v in one.items()}
+    med[f"serial x{args.clients} fireside"] = statistics.median(serial_runs)
     med.update({f"aggregate x{args.clients} {k}": statistics.median(v) for k, v in agg.items()})
     np_n = f"llama -np {args.clients}"
     ratios = {
@@ -164,8 +174,9 @@ def main() -> int:
             / med[f"aggregate x{args.clients} llama -np 1"],
         f"aggregate_x{args.clients}_vs_llama_np{args.clients}":
             med[f"aggregate x{args.clients} fireside"] / med[f"aggregate x{args.clients} {np_n}"],
-        f"aggregate_x{args.clients}_vs_own_single":
-            med[f"aggregate x{args.clients} fireside"] / med["single fireside"],
+        f"aggregate_x{args.clients}_vs_own_serial":
+            med[f"aggregate x{args.clients} fireside"]
+            / med[f"serial x{args.clients} fireside"],
     }
     if args.json:
         print(json.dumps({"threads": threads, "tokens": args.tokens, "reps": args.reps,
