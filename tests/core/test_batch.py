@@ -156,3 +156,15 @@ def test_the_engine_thread_ends_and_restarts(small_engine: Engine, starter_file:
     assert small_engine.release_thread(10)
     assert small_engine.loaded is not None  # the model stays; only the thread went
     assert small_engine.complete(PROMPTS[0], GREEDY).stats.completion_tokens == 24
+
+
+def test_a_lone_request_keeps_only_its_own_cache(engine: Engine) -> None:
+    trace = Trace()
+    trace.run(engine, PROMPTS, GREEDY)
+    batcher = engine._batcher
+    assert batcher is not None and sum(1 for s in batcher.slots if s) == 4
+    again = engine.complete(PROMPTS[2], GREEDY)
+    # its prompt came back from the slot that held it; the three idle caches were dropped
+    # (attention spans every used cell, so they would slow this request down)
+    assert again.stats.prefill_tokens == 1
+    assert [bool(s) for s in batcher.slots].count(True) == 1
