@@ -21,7 +21,6 @@ that starts alone keeps only its own slot's cache, as ``llama-server -np 1`` wou
 from __future__ import annotations
 
 import ctypes
-import logging
 import time
 from typing import Any
 
@@ -29,8 +28,6 @@ import llama_cpp
 
 from fireside.core.errors import FiresideError
 from fireside.core.inference.sequence import Sequence
-
-log = logging.getLogger("fireside.engine")
 
 
 def widen_context(llm: Any, n_ctx: int, n_batch: int, n_seq: int) -> None:

@@ -19,7 +19,6 @@ joins before it has run, so arrival order still holds.
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from collections import deque
@@ -30,7 +29,6 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 from fireside.core.inference.sequence import Sequence
 from fireside.core.inference.types import CancelToken, Completion
 
-log = logging.getLogger("fireside.engine")
 T = TypeVar("T")
 
 
