@@ -38,3 +38,11 @@ class TemplateError(FiresideError):
 
 class DownloadError(FiresideError):
     """A download that failed in a way the user must know about."""
+
+
+class StorageError(FiresideError, OSError):
+    """A file Fireside keeps could not be written (disk full, read-only, no permission).
+
+    Also an ``OSError``, so callers that already guard their saves with ``except OSError``
+    keep catching it.
+    """

@@ -1,9 +1,10 @@
 """The local model library: what is on disk, where it came from, and under what license.
 
 An index (``library.json`` in the data dir) records each model's files, source and license;
-files dropped into the models folder by hand are picked up by a scan. The index is written
-atomically, and a corrupt index is set aside and rebuilt from the files — never a reason to lose
-a model.
+files dropped into the models folder by hand are picked up by a scan. The window and
+``fireside serve`` both change the index, so every change is a read-modify-write under a lock
+that holds across processes, written atomically; a corrupt index is set aside and rebuilt from
+the files — never a reason to lose a model.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fireside.core.errors import BadModelFileError, FiresideError, ModelNotFoundError
+from fireside.core.atomic import locked, write_json_atomic
+from fireside.core.errors import (
+    BadModelFileError,
+    FiresideError,
+    ModelNotFoundError,
+    StorageError,
+)
 from fireside.core.models.gguf_meta import SPLIT_RE
 from fireside.core.models.meta import ModelMeta, read_meta
 
@@ -122,11 +129,12 @@ class Library:
             return {}
 
     def _save_index(self, entries: dict[str, LibraryEntry]) -> None:
-        self.index_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.index_file.with_suffix(".tmp")
         payload = {"version": 1, "models": [asdict(e) for e in entries.values()]}
-        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        os.replace(tmp, self.index_file)
+        try:
+            write_json_atomic(self.index_file, payload)
+        except OSError as exc:
+            raise StorageError(f"could not save the library index {self.index_file}: "
+                               f"{exc.strerror or exc}") from exc
 
     def _entries(self) -> dict[str, LibraryEntry]:
         """Index entries plus any unregistered .gguf under the models folder."""
@@ -219,7 +227,7 @@ class Library:
         """Record files already in place (a finished download, an import)."""
         paths = [Path(f).resolve() for f in files]
         self.meta_for(paths[0])  # refuse anything not a readable GGUF (and cache its header)
-        with self._lock:
+        with self._lock, locked(self.index_file):
             entries = self._entries()
             for existing in list(entries.values()):
                 if existing.files == [str(p) for p in paths]:
@@ -261,8 +269,10 @@ class Library:
         return self.register(targets, source="import", license=meta.license)
 
     def remove(self, ref: str) -> LocalModel:
-        """Forget a model; delete its files only if Fireside owns them (not linked)."""
-        with self._lock:
+        """Forget a model; delete its files only if Fireside owns them (not linked).
+
+        A file that cannot be deleted keeps the model listed, with one line saying why."""
+        with self._lock, locked(self.index_file):
             entries = self._entries()
             if ref not in entries:
                 model = self.get(ref)  # resolves `starter` or raises ModelNotFoundError
@@ -273,7 +283,11 @@ class Library:
             model = self._describe(entry)
             if not entry.linked:
                 for f in entry.files:
-                    Path(f).unlink(missing_ok=True)
+                    try:
+                        Path(f).unlink(missing_ok=True)
+                    except OSError as exc:
+                        raise StorageError(f"could not delete {f}: {exc.strerror or exc}; "
+                                           f"{ref} stays in the library") from exc
                 parent = Path(entry.files[0]).parent
                 if parent != self.models_dir and parent.is_relative_to(self.models_dir):
                     try:
@@ -284,7 +298,7 @@ class Library:
             return model
 
     def touch(self, name: str) -> None:
-        with self._lock:
+        with self._lock, locked(self.index_file):
             entries = self._entries()
             if name in entries:
                 entries[name].last_used = time.time()
