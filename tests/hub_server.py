@@ -4,7 +4,10 @@ Tests and the download benchmark point ``HF_ENDPOINT`` (or the hub endpoint sett
 every Hub code path runs against real HTTP: search with Link-header paging, repo info with
 siblings and LFS sha256, the tree listing, and ``resolve`` with the ``X-Repo-Commit`` /
 ``X-Linked-*`` headers and byte ranges. Faults a real network has — a slow link, a connection
-dropped mid-file, corrupted bytes — are switched on per test through :class:`Faults`.
+dropped mid-file, corrupted bytes, a file offered with no sha256, a redirect to another scheme
+— are switched on per test through :class:`Faults`. It also answers requests sent to it as an
+HTTP proxy (an absolute URL in the request line), recording the Host asked for, which is how
+a test sees where a token would have gone.
 
 Run it in-process (``HubServer(repos).start()``, a daemon thread) or as its own process::
 
@@ -122,6 +125,8 @@ class Faults:
     drop_after: int = 0  # close the connection after this many body bytes (0 = never)
     drop_times: int = 0  # how many GET responses get dropped
     corrupt: set[str] = field(default_factory=set)  # "repo/file" served with one byte flipped
+    no_sha256: set[str] = field(default_factory=set)  # "repo/file" listed with no sha256 at all
+    redirect_to: str = ""  # resolve answers 302 to this URL (another scheme, host, ...)
 
 
 @dataclass
@@ -178,6 +183,10 @@ class HubServer:
             return [r for r in self.requests if r.method == "GET" and
                     r.path.endswith("/" + filename) and "/api/" not in r.path]
 
+    def has_sha256(self, repo: HubRepo, hub_file: HubFile) -> bool:
+        """Whether the Hub tells clients this file's sha256 (LFS info, a sha256 etag)."""
+        return hub_file.lfs and f"{repo.id}/{hub_file.path}" not in self.faults.no_sha256
+
     def take_drop(self) -> bool:
         with self.lock:
             if self.faults.drop_after and self.faults.drop_times > 0:
@@ -203,7 +212,7 @@ def _model_json(hub: HubServer, repo: HubRepo, *, full: bool, card: bool,
             sib: dict[str, Any] = {"rfilename": f.path}
             if blobs:
                 sib.update({"blobId": f.blob_id, "size": f.size})
-                if f.lfs:
+                if hub.has_sha256(repo, f):
                     sib["lfs"] = {"sha256": f.sha256, "size": f.size, "pointerSize": 134}
             siblings.append(sib)
         data["siblings"] = siblings
@@ -322,8 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if rest[0] == "tree":
                 prefix = "/".join(rest[2:])
-                self._json(rec, [_tree_entry(f) for f in repo.all_files()
-                                 if f.path.startswith(prefix)])
+                self._json(rec, [_tree_entry(f, self.hub.has_sha256(repo, f))
+                                 for f in repo.all_files() if f.path.startswith(prefix)])
                 return
         data = _model_json(self.hub, repo, full=True, card=True,
                            blobs=_flag(rec.query, "blobs"))
@@ -362,10 +371,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._gate(rec, repo):
             return
-        etag = f'"{hub_file.sha256 if hub_file.lfs else hub_file.blob_id}"'
+        lfs = self.hub.has_sha256(repo, hub_file)
+        etag = f'"{hub_file.sha256 if lfs else hub_file.blob_id}"'
         headers = {"X-Repo-Commit": repo.sha, "ETag": etag, "Accept-Ranges": "bytes"}
-        if hub_file.lfs:
+        if lfs:
             headers.update({"X-Linked-Etag": etag, "X-Linked-Size": str(hub_file.size)})
+        if self.hub.faults.redirect_to and self.command == "GET":
+            headers["Location"] = self.hub.faults.redirect_to
+            self._send(rec, 302, b"", headers)
+            return
         if self.hub.cdn_host and hub_file.lfs:
             port = self.hub.port
             headers["Location"] = (f"http://{self.hub.cdn_host}:{port}/_cdn/{repo.id}/"
@@ -447,9 +461,9 @@ def _flag(q: dict[str, list[str]], key: str) -> bool:
     return (q.get(key) or ["false"])[0].lower() in ("1", "true")
 
 
-def _tree_entry(f: HubFile) -> dict[str, Any]:
+def _tree_entry(f: HubFile, with_sha256: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": "file", "oid": f.blob_id, "size": f.size, "path": f.path}
-    if f.lfs:
+    if with_sha256:
         entry["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": 134}
     return entry
 

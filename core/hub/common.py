@@ -2,8 +2,9 @@
 
 The endpoint is read at call time — the ``hub.endpoint`` setting (a mirror) first, then
 ``HF_ENDPOINT`` — never from huggingface_hub's import-time constant, so changing the mirror in
-Settings takes effect without a restart. The token is attached only to requests whose host is
-the endpoint's host, and it never appears in a log line or an error message.
+Settings takes effect without a restart. The token is attached only to requests whose scheme
+and host are the endpoint's (https, unless the endpoint is configured as http), at every
+redirect hop, and it never appears in a log line or an error message.
 """
 
 from __future__ import annotations
@@ -59,9 +60,19 @@ class HubConfig:
     def host(self) -> str:
         return urllib.parse.urlsplit(self.endpoint).netloc.lower()
 
+    @property
+    def scheme(self) -> str:
+        return urllib.parse.urlsplit(self.endpoint).scheme.lower()
+
     def auth_for(self, url: str) -> dict[str, str]:
-        """The Authorization header, only for URLs on the Hub endpoint's own host."""
-        if self.token and urllib.parse.urlsplit(url).netloc.lower() == self.host:
+        """The Authorization header, only for URLs on the Hub endpoint's own scheme and host.
+
+        So the token travels over https only, unless the endpoint itself is configured as
+        http (a local mirror, the test hub); never to http on an https Hub, never to a CDN.
+        """
+        parts = urllib.parse.urlsplit(url)
+        if (self.token and parts.scheme.lower() == self.scheme
+                and parts.netloc.lower() == self.host):
             return {"Authorization": f"Bearer {self.token}"}
         return {}
 

@@ -284,12 +284,45 @@ def _short(exc: BaseException) -> str:
     return str(exc).split(":", 1)[0] or type(exc).__name__
 
 
+@dataclass(frozen=True)
+class Verification:
+    """What was actually checked about the bytes, so nobody claims a hash that was not."""
+
+    files: int
+    sha256_checked: int  # files whose sha256 the Hub gave and the bytes matched
+    size_bytes: int
+
+    @property
+    def sha256_verified(self) -> bool:
+        return self.files > 0 and self.sha256_checked == self.files
+
+    def summary(self) -> str:
+        if self.sha256_verified:
+            return "sha256 verified"
+        size = f"size checked ({self.size_bytes:,} bytes)"
+        if self.sha256_checked == 0:
+            return f"{size}; not sha256-verified: the source gave no sha256"
+        return (f"sha256 verified for {self.sha256_checked} of {self.files} files, {size}; "
+                "the source gave no sha256 for the others")
+
+
 def download_choice(config: HubConfig, library: Library, downloads_dir: Path, repo: str,
                     files: list[str], *, revision: str | None = None,
                     sizes: dict[str, int] | None = None, shas: dict[str, str] | None = None,
                     license_id: str = "", progress: Progress | None = None,
                     fetcher: Fetcher | None = None) -> LocalModel:
     """Download every file of one choice, verify, move into place and register it."""
+    return download_verified(config, library, downloads_dir, repo, files, revision=revision,
+                             sizes=sizes, shas=shas, license_id=license_id,
+                             progress=progress, fetcher=fetcher)[0]
+
+
+def download_verified(config: HubConfig, library: Library, downloads_dir: Path, repo: str,
+                      files: list[str], *, revision: str | None = None,
+                      sizes: dict[str, int] | None = None, shas: dict[str, str] | None = None,
+                      license_id: str = "", progress: Progress | None = None,
+                      fetcher: Fetcher | None = None) -> tuple[LocalModel, Verification]:
+    """:func:`download_choice`, also saying what was verified (for "sha256 verified")."""
     validate_repo(repo)
     rels = [safe_relpath(f) for f in files]  # refuse before any write
     final_root = repo_folder(library.models_dir, repo)
@@ -324,10 +357,35 @@ def download_choice(config: HubConfig, library: Library, downloads_dir: Path, re
         shas_got[plan.path] = fetcher.fetch(plan, part, report)
         done_before += plan.size
     for _plan, part, target in pending:  # only once every shard is verified
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, target)
+        move_into_place(part, target)
         _sidecar(part).unlink(missing_ok=True)
     say(total, total)
     first_sha = shas_got.get(plans[0].path) or plans[0].sha256
-    return library.register(targets, source=f"hub:{repo}", license=license_id, repo=repo,
-                            sha256=first_sha)
+    checked = sum(1 for p, _part, _t in pending if p.sha256 and p.path in shas_got)
+    model = library.register(targets, source=f"hub:{repo}", license=license_id, repo=repo,
+                             sha256=first_sha)
+    return model, Verification(len(plans), checked, total)
+
+
+def move_into_place(part: Path, target: Path) -> None:
+    """Rename a verified part into the models folder; copy then rename where the downloads
+    folder is on another file system (``EXDEV``), so the target is never half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(part, target)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise DownloadError(f"cannot move {part.name} into {target.parent}: "
+                                f"{exc.strerror or exc}; the download is kept") from exc
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.moving")
+    try:
+        shutil.copyfile(part, tmp)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DownloadError(f"cannot copy {part.name} into {target.parent}: "
+                            f"{exc.strerror or exc}; the download is kept") from exc
+    part.unlink(missing_ok=True)

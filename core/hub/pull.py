@@ -15,7 +15,7 @@ from fireside.core.context import AppContext
 from fireside.core.errors import FiresideError
 from fireside.core.hub.catalog import FileChoice, RepoDetail, repo_detail
 from fireside.core.hub.common import HubConfig
-from fireside.core.hub.download import download_choice, validate_repo
+from fireside.core.hub.download import download_verified, validate_repo
 
 PREFERRED = ("Q4_K_M", "Q4_K_S", "Q4_0", "Q5_K_M", "Q4_1", "IQ4_XS", "Q5_0", "Q6_K", "Q8_0")
 
@@ -65,7 +65,7 @@ def run_pull(ctx: AppContext, args: argparse.Namespace) -> int:
     bar = _Bar(choice.name, choice.size, quiet=bool(getattr(args, "json", False)))
     try:
         with bar:
-            model = download_choice(
+            model, verified = download_verified(
                 config, ctx.library, ctx.paths.downloads, repo, [f.path for f in choice.files],
                 revision=detail.sha or None, sizes=sizes, shas=shas,
                 license_id=lic.license_id, progress=bar.update)
@@ -76,12 +76,15 @@ def run_pull(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         data: dict[str, Any] = model.to_json()
         data["license_verdict"] = lic.to_json()
+        data["verification"] = {"sha256_verified": verified.sha256_verified,
+                                "sha256_checked_files": verified.sha256_checked,
+                                "files": verified.files, "summary": verified.summary()}
         data["transfer"] = {"bytes": bar.transferred, "seconds": bar.elapsed(),
                             "bytes_per_s": rate}
         emit_json(data)
     else:
         note(f"Downloaded {model.name} ({human_bytes(model.size_bytes)}, "
-             f"{human_bytes(rate)}/s), sha256 verified.")
+             f"{human_bytes(rate)}/s), {verified.summary()}.")
     return 0
 
 

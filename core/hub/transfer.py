@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
+from fireside.core.errors import DownloadError
+
 BLOCK = 4 * 1024 * 1024  # one buffer: large enough that per-block overhead is noise
 DEPTH = 4  # buffers in flight: the receiver runs ahead of the disk by at most this many
 FLUSH_S = 0.1  # hand over a partly filled block after this long, so slow links show progress
@@ -170,7 +172,7 @@ def open_get(url: str, headers_for: Callable[[str], dict[str, str]], *,
         if raw.status in _REDIRECTS and location:
             raw.close()
             conn.close()
-            url = urllib.parse.urljoin(url, location)
+            url = follow(url, location)
             continue
         if raw.status in _TRANSIENT:
             raw.close()
@@ -178,6 +180,22 @@ def open_get(url: str, headers_for: Callable[[str], dict[str, str]], *,
             raise TransportError(f"the server answered {raw.status}")
         return Response(raw.status, raw.msg, url, conn, raw)
     raise TransportError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def follow(url: str, location: str) -> str:
+    """The next hop of a redirect, refusing other schemes and https → http downgrades.
+
+    The token is asked for again at each hop (``headers_for``); refusing the downgrade also
+    keeps the file's bytes off plain HTTP once the Hub chose TLS.
+    """
+    nxt = urllib.parse.urljoin(url, location)
+    here, there = urllib.parse.urlsplit(url).scheme, urllib.parse.urlsplit(nxt).scheme
+    if there not in ("http", "https") or (here == "https" and there == "http"):
+        shown = urllib.parse.urlsplit(nxt)
+        raise DownloadError(f"refusing a redirect from {here}:// to "
+                            f"{shown.scheme}://{shown.netloc}: downloads stay on http(s), "
+                            "and never drop from https to http")
+    return nxt
 
 
 class Sink:
