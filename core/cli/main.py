@@ -2,7 +2,8 @@
 
 Each ``*_cmd.py`` module in this package registers its own subcommands, so features add
 commands without touching this file. A :class:`FiresideError` prints one line on stderr and
-exits 2; no traceback for expected failures.
+exits 2. Anything else (an ``OSError`` from a disk, a bug) also prints one line and exits 2;
+its traceback goes to the log file, whose path the line gives. No traceback on the terminal.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from fireside.core.errors import FiresideError
 
@@ -41,13 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     from fireside.core import logs, paths
 
-    logs.configure(paths.resolve(), verbose=args.log_verbose)
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        from fireside.core.cli.window import open_window
-
-        return open_window(args_list)
+    log_path: Path | None = None
     try:
+        log_path = logs.configure(paths.resolve(), verbose=args.log_verbose)
+        handler: Handler | None = getattr(args, "handler", None)
+        if handler is None:
+            from fireside.core.cli.window import open_window
+
+            return open_window(args_list)
         return handler(args)
     except FiresideError as exc:
         print(f"fireside: {exc}", file=sys.stderr)
@@ -55,3 +58,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fireside: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        return _unexpected(exc, args_list, log_path)
+
+
+def _unexpected(exc: Exception, args_list: list[str], log_path: Path | None) -> int:
+    """One line for the person, the traceback for the log file."""
+    from fireside.core.logs import CONSOLE
+
+    command = args_list[0] if args_list else "(window)"
+    log.error("unexpected error in `fireside %s`", command, exc_info=exc,
+              extra={CONSOLE: False})
+    where = f"the traceback is in {log_path}" if log_path else "no log file could be opened"
+    print(f"fireside: {describe(exc)} ({where})", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one line a person can act on (errno text and file, not a repr)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        names = " -> ".join(str(n) for n in (exc.filename, exc.filename2) if n)
+        return f"{exc.strerror}" + (f": {names}" if names else "")
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

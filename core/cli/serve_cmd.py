@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 from dataclasses import replace
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from fireside.core import context
 from fireside.core.cli.output import emit_json, note
 from fireside.core.errors import BadModelFileError
+
+API_KEY_ENV = "FIRESIDE_API_KEY"
 
 
 def register(sub: Any) -> None:
@@ -21,7 +24,9 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; any "
                    "other address needs --api-key)")
     p.add_argument("--port", type=int, default=None, help="port (default from settings, 8080)")
-    p.add_argument("--api-key", default=None, help="require `Authorization: Bearer KEY`")
+    p.add_argument("--api-key", default=None,
+                   help="require `Authorization: Bearer KEY` (visible to other users in `ps`; "
+                        f"prefer {API_KEY_ENV}=KEY or the key saved in Settings)")
     p.add_argument("--ctx", type=int, default=None, help="context length for --model")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for --model")
     p.add_argument("--parallel", type=int, default=None, metavar="N",
@@ -41,9 +46,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ctx = context.build()
     stored = ctx.settings.read()
     server = stored.server
+    api_key, key_source = _api_key(args, server.api_key, ctx.settings.secrets.where())
     server = replace(server, host=args.host if args.host is not None else server.host,
                      port=args.port if args.port is not None else server.port,
-                     api_key=args.api_key if args.api_key is not None else server.api_key,
+                     api_key=api_key,
                      cors_origins=args.cors if args.cors else server.cors_origins)
     runner = ServerRunner(ctx, server, state_file=state_path(ctx.paths.data))
     from fireside.core.server.security import check_bind
@@ -62,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ctx.library.touch(model.name)
     url = runner.start()
     note(f"Fireside is serving an OpenAI-compatible API at {url}"
-         + (" (API key required)" if server.api_key else ""))
+         + (f" (API key required; the key {key_source})" if server.api_key else ""))
     note("Press Ctrl-C to stop.")
     try:
         signal.signal(signal.SIGTERM, _interrupt)  # a plain kill also stops cleanly
@@ -73,6 +79,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         note("stopping…")
     return 0
+
+
+def _api_key(args: argparse.Namespace, stored: str, stored_where: str) -> tuple[str, str]:
+    """The key and where it came from: ``--api-key``, then the environment, then the store."""
+    if args.api_key is not None:
+        note("warning: --api-key is visible to every user of this machine in `ps`; set "
+             f"{API_KEY_ENV} or save the key in Settings instead")
+        return args.api_key, "came from the command line"
+    env_key = os.environ.get(API_KEY_ENV, "").strip()
+    if env_key:
+        return env_key, f"came from {API_KEY_ENV}"
+    return stored, stored_where.replace("stored", "is stored", 1)
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import selectors
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +106,79 @@ def test_window_without_display_explains_instead_of_aborting() -> None:
     assert result.returncode == 2
     assert "cannot open the window" in result.stderr
     assert "fireside serve" in result.stderr and "offscreen" in result.stderr
+
+
+def test_unexpected_error_is_one_line_with_the_log_path(fireside_home: Path) -> None:
+    """An OSError nobody planned for (here: the models folder is a file) is not a traceback
+    on the terminal; the line says where the traceback went, and it is there."""
+    (fireside_home / "data").mkdir(parents=True)
+    (fireside_home / "data" / "models").write_text("not a folder")
+    result = fireside("ls")
+    log_file = fireside_home / "logs" / "fireside.log"
+    assert_clean_failure(result, f"(the traceback is in {log_file})")
+    assert "File exists" in result.stderr
+    logged = log_file.read_text()
+    assert "unexpected error in `fireside ls`" in logged
+    assert "Traceback" in logged and "FileExistsError" in logged
+
+
+def test_unexpected_error_without_a_log_file_still_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "home-is-a-file"
+    blocker.write_text("")
+    result = fireside("ls", env=dict(os.environ, FIRESIDE_HOME=str(blocker)))
+    assert_clean_failure(result, "no log file could be opened")
+
+
+def _serve(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """Start `fireside serve --port 0`; returns the process, its base URL and stderr lines."""
+    proc = subprocess.Popen([*EXE, "serve", "--port", "0", *args], env=env, text=True,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stderr, selectors.EVENT_READ)
+        while time.monotonic() < deadline and proc.poll() is None:
+            if not sel.select(timeout=1):
+                continue
+            line = proc.stderr.readline()
+            lines.append(line.strip())
+            match = re.search(r"at (http://\S+/v1)", line)
+            if match:
+                return proc, match.group(1), lines
+    proc.kill()
+    raise AssertionError(f"server did not start: {lines}")
+
+
+@pytest.mark.parametrize("how", ["env", "store", "argv"])
+def test_serve_takes_the_key_from_env_store_or_argv(how: str, fireside_home: Path) -> None:
+    import httpx
+
+    from fireside.core.context import build
+
+    env = dict(os.environ, FIRESIDE_HOME=str(fireside_home), FIRESIDE_SECRETS="file")
+    env.pop("FIRESIDE_API_KEY", None)
+    args: list[str] = []
+    if how == "env":
+        env["FIRESIDE_API_KEY"] = "key-from-env"
+    elif how == "store":
+        settings = build(env).settings
+        settings.update(lambda s: setattr(s.server, "api_key", "key-from-env"))
+        assert "key-from-env" not in settings.path.read_text()
+    else:
+        args = ["--api-key", "key-from-env"]
+    proc, base, lines = _serve(*args, env=env)
+    try:
+        assert httpx.get(f"{base}/models", timeout=10).status_code == 401
+        ok = httpx.get(f"{base}/models", timeout=10,
+                       headers={"Authorization": "Bearer key-from-env"})
+        assert ok.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    said = " ".join(lines)
+    expected = {"env": "the key came from FIRESIDE_API_KEY",
+                "store": "the key is stored in a file only you can read",
+                "argv": "the key came from the command line"}[how]
+    assert expected in said
+    assert ("visible to every user of this machine in `ps`" in said) == (how == "argv")
