@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 from dataclasses import replace
@@ -98,38 +97,42 @@ def _interrupt(_signum: int, _frame: Any) -> None:
 
 
 def cmd_ps(args: argparse.Namespace) -> int:
-    """Ask the running server itself (its state file says where), not a stale record."""
+    """Ask the server of this home (its state file says where), never a default port.
+
+    Probing 127.0.0.1:8080 would report another home's server, or any program there.
+    """
     import httpx
 
-    from fireside.core.server.runner import state_path
+    from fireside.core import paths as paths_mod
+    from fireside.core.server import statefile
 
-    ctx = context.build()
-    path = state_path(ctx.paths.data)
-    targets: list[str] = []
-    try:
-        targets.append(json.loads(path.read_text(encoding="utf-8"))["base_url"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    port = ctx.settings.read().server.port
-    targets.append(f"http://127.0.0.1:{port}/v1")
-    for base in dict.fromkeys(targets):
+    home = paths_mod.resolve().data
+    card, stale = statefile.find(statefile.state_path(home))
+    health: dict[str, Any] | None = None
+    if card is not None:
         try:
-            health = httpx.get(base.removesuffix("/v1") + "/health", timeout=2).json()
+            answer = httpx.get(card.base_url.removesuffix("/v1") + "/health", timeout=2).json()
+            health = answer if isinstance(answer, dict) and answer.get("status") == "ok" else None
         except (httpx.HTTPError, ValueError):
-            continue
-        if health.get("status") != "ok":
-            continue
+            health = None
+    if card is None or health is None:
         if args.json:
-            emit_json({"running": True, "base_url": base, **health})
+            emit_json({"running": False, "home": str(home)})
+        elif card is not None:
+            note(f"no Fireside server is running for {home}: pid {card.pid} is alive but "
+                 f"does not answer on {card.base_url}")
         else:
-            model = health.get("model") or "(no model loaded)"
-            print(f"server  {base}\nmodel   {model}"
-                  + (f"  (context {health['n_ctx']})" if health.get("n_ctx") else "")
-                  + f"\nbusy    {health.get('in_flight', 0)} in flight, "
-                    f"{health.get('queued', 0)} queued")
-        return 0
+            note(f"no Fireside server is running for {home} (start one with `fireside serve`)"
+                 + (f"; removed the record of pid {stale.pid}, which is gone" if stale else ""))
+        return 1
     if args.json:
-        emit_json({"running": False})
+        emit_json({"running": True, **health, "base_url": card.base_url, "home": str(home),
+                   "pid": card.pid, "port": card.port})
     else:
-        note("no Fireside server is running (start one with `fireside serve`)")
-    return 1
+        model = health.get("model") or "(no model loaded)"
+        print(f"server  {card.base_url}  (pid {card.pid}, port {card.port})\nhome    {home}"
+              f"\nmodel   {model}"
+              + (f"  (context {health['n_ctx']})" if health.get("n_ctx") else "")
+              + f"\nbusy    {health.get('in_flight', 0)} in flight, "
+                f"{health.get('queued', 0)} queued")
+    return 0

@@ -9,9 +9,7 @@ hold the shutdown hostage.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import socket
 import threading
 import time
@@ -22,17 +20,14 @@ from typing import Any
 from fireside.core.context import AppContext
 from fireside.core.errors import FiresideError
 from fireside.core.inference.engine import Engine
+from fireside.core.server import statefile
 from fireside.core.server.reqlog import RequestLogEntry
 from fireside.core.server.security import check_bind
+from fireside.core.server.statefile import state_path
 from fireside.core.settings import ServerSettings
 
+__all__ = ["ServerRunner", "state_path"]  # the window takes state_path from here
 log = logging.getLogger("fireside.server")
-STATE_FILE = "server.json"
-
-
-def state_path(data_dir: Path) -> Path:
-    """Where a running server says what it is (read by ``fireside ps``)."""
-    return data_dir / STATE_FILE
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -166,20 +161,9 @@ class ServerRunner:
             return
         engine = self.source.engine if isinstance(self.source, AppContext) else self.source
         loaded = engine.loaded
-        data = {"pid": os.getpid(), "host": self.settings.host, "port": self.port,
-                "base_url": self.base_url, "started": time.time(),
-                "model": loaded.name if loaded else None}
-        try:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.state_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, self.state_file)
-        except OSError as exc:
-            log.warning("could not write %s: %s", self.state_file, exc)
+        statefile.write(self.state_file, self.settings.host, self.port, self.base_url,
+                        loaded.name if loaded else None)
 
     def _clear_state(self) -> None:
         if self.state_file is not None:
-            try:
-                self.state_file.unlink()
-            except OSError:
-                pass
+            statefile.clear(self.state_file, self.port)
