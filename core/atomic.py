@@ -87,8 +87,10 @@ def locked(path: Path) -> Iterator[None]:
         finally:
             held[key] -= 1
         return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _open_lock(lock_path)
+    if fd is None:  # a read-only disk: nobody can write, so nothing to guard; the write fails
+        yield
+        return
     try:
         _lock_fd(fd)
         held[key] = 1
@@ -99,6 +101,19 @@ def locked(path: Path) -> Iterator[None]:
             _unlock_fd(fd)
     finally:
         os.close(fd)
+
+
+def _open_lock(lock_path: Path) -> int | None:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        pass
+    try:
+        return os.open(lock_path, os.O_RDONLY)  # flock works on a read-only descriptor
+    except OSError as exc:
+        log.debug("no lock for %s (%s); going on without one", lock_path, exc)
+        return None
 
 
 if sys.platform == "win32":  # msvcrt locks the lock file's first byte instead of flock

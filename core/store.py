@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fireside.core.errors import FiresideError
+from fireside.core.errors import FiresideError, StorageError
 from fireside.core.store_migrations import SCHEMA_VERSION, migrate
 
 PURGE_AFTER_S = 7 * 24 * 3600
@@ -64,6 +64,16 @@ class Preset:
     sampling: dict[str, Any] = field(default_factory=dict)
 
 
+def _storage_message(path: Path, exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "full" in text:
+        return (f"the disk is full: could not save to {path.name}; free some space and try "
+                "again (nothing saved before was lost)")
+    if "readonly" in text or "read-only" in text:
+        return f"{path} is read-only: could not save (nothing saved before was lost)"
+    return f"could not save to {path.name}: {text}"
+
+
 def _loads(text: str | None) -> dict[str, Any]:
     try:
         value = json.loads(text or "{}")
@@ -103,14 +113,25 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; a full or read-only disk becomes one clear :class:`StorageError`
+        and leaves every earlier commit as it was (SQLite rolls the failed one back)."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise StorageError(_storage_message(self.path, exc)) from exc
 
     def close(self) -> None:
         with self._lock:

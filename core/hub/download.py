@@ -143,11 +143,13 @@ def plan_files(config: HubConfig, repo: str, files: list[str], revision: str | N
 
 
 def check_free_space(folder: Path, needed: int) -> None:
+    from fireside.core.cli.output import human_bytes
+
     free = shutil.disk_usage(folder).free
     if needed + DISK_MARGIN > free:
         raise DownloadError(
-            f"not enough disk space in {folder}: the download needs "
-            f"{needed / 1e9:.2f} GB, {free / 1e9:.2f} GB free")
+            f"not enough disk space in {folder}: the download needs {human_bytes(needed)} "
+            f"plus {human_bytes(DISK_MARGIN)} to spare, {human_bytes(free)} free")
 
 
 def _sidecar(part: Path) -> Path:
