@@ -152,7 +152,9 @@ class SettingsStore:
         try:
             with locked(self.path):
                 current = asdict(self._current())
-                merged = copy.deepcopy(new) if base is None else _merge(current, _diff(base, new))
+                merged = copy.deepcopy(new if base is None else current)
+                if base is not None:
+                    _merge(merged, _diff(base, new))
                 for sec, key in SECRET_FIELDS:
                     value = merged.get(sec, {}).pop(key, "")
                     if value != current.get(sec, {}).get(key, ""):

@@ -182,3 +182,19 @@ def test_serve_takes_the_key_from_env_store_or_argv(how: str, fireside_home: Pat
                 "argv": "the key came from the command line"}[how]
     assert expected in said
     assert ("visible to every user of this machine in `ps`" in said) == (how == "argv")
+
+
+def test_secrets_are_set_from_stdin_and_never_land_in_settings(fireside_home: Path) -> None:
+    env = dict(os.environ, FIRESIDE_HOME=str(fireside_home), FIRESIDE_SECRETS="file")
+    set_token = subprocess.run([*EXE, "secrets", "set", "hub-token"], input="hf_fromstdin123\n",
+                               env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert set_token.returncode == 0, set_token.stderr
+    assert "stored in a file only you can read" in set_token.stderr
+    shown = json.loads(fireside("secrets", "--json", env=env).stdout)
+    assert shown["backend"] == "file" and shown["set"] == {"api-key": False, "hub-token": True}
+    settings_file = fireside_home / "config" / "settings.json"
+    assert "hf_fromstdin123" not in settings_file.read_text()
+    assert "hf_fromstdin123" in (fireside_home / "config" / "secrets.json").read_text()
+    assert fireside("secrets", "rm", "hub-token", env=env).returncode == 0
+    assert json.loads(fireside("secrets", "--json", env=env).stdout)["set"]["hub-token"] is False
+    assert_clean_failure(fireside("secrets", "set", env=env), "say which secret to set")

@@ -166,3 +166,14 @@ def test_no_usable_keyring_means_the_file(tmp_path: Path,
         assert SecretStore(tmp_path).backend == "file"  # FIRESIDE_HOME is set: its own file
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.mark.usefixtures("file_secrets")
+def test_update_changes_and_clears_a_secret(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.update(lambda s: setattr(s.hub, "token", "hf_first_value"))
+    store.update(lambda s: setattr(s.hub, "token", "hf_second_value"))
+    assert store.read().hub.token == "hf_second_value"
+    store.update(lambda s: setattr(s.hub, "token", ""))
+    assert store.read().hub.token == ""
+    assert json.loads((tmp_path / "secrets.json").read_text()) == {}
