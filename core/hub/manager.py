@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fireside.core.atomic import write_json_atomic
 from fireside.core.errors import FiresideError
 from fireside.core.hub.common import HubConfig
-from fireside.core.hub.download import Control, Fetcher, Stopped, discard, download_choice
+from fireside.core.hub.download import Control, Fetcher, Stopped, discard, download_verified
 from fireside.core.models.library import Library
 
 log = logging.getLogger("fireside.hub.queue")
@@ -44,6 +45,7 @@ class DownloadJob:
     eta_s: float | None = None
     error: str = ""
     model_name: str = ""
+    verified: str = ""  # what was checked once done: "sha256 verified" or "size checked ..."
     control: Control = field(default_factory=Control, repr=False)
     _mark: tuple[float, int] = (0.0, 0)
 
@@ -165,11 +167,13 @@ class DownloadManager:
         return self.downloads_dir / "jobs" / f"{job.key}.json"
 
     def _save(self, job: DownloadJob) -> None:
-        path = self._job_file(job)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"repo": job.repo, "files": job.files,
-                                    "revision": job.revision, "license_id": job.license_id,
-                                    "total_bytes": job.total_bytes}), encoding="utf-8")
+        try:  # atomic: a full disk never leaves half a job file that hides the resume
+            write_json_atomic(self._job_file(job), {
+                "repo": job.repo, "files": job.files, "revision": job.revision,
+                "license_id": job.license_id, "total_bytes": job.total_bytes})
+        except OSError as exc:  # the download itself may still fit; it just won't be restored
+            log.warning("cannot record download %s (%s); it will not resume after a restart",
+                        job.label, exc.strerror or exc)
 
     def _cleanup(self, job: DownloadJob) -> None:
         self._job_file(job).unlink(missing_ok=True)
@@ -214,10 +218,10 @@ class DownloadManager:
 
         config = self.config()
         try:
-            model = download_choice(config, self.library, self.downloads_dir, job.repo,
-                                    job.files, revision=job.revision or None,
-                                    license_id=job.license_id, progress=progress,
-                                    fetcher=Fetcher(config, control=job.control))
+            model, verification = download_verified(
+                config, self.library, self.downloads_dir, job.repo, job.files,
+                revision=job.revision or None, license_id=job.license_id, progress=progress,
+                fetcher=Fetcher(config, control=job.control))
         except Stopped as stop:
             if stop.kind == "cancelled":
                 self._cleanup(job)
@@ -235,6 +239,7 @@ class DownloadManager:
             self._set(job, FAILED)
             return
         job.model_name = model.name
+        job.verified = verification.summary()
         job.done_bytes = job.total_bytes = model.size_bytes
         self._job_file(job).unlink(missing_ok=True)
         self._set(job, DONE)

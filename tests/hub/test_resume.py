@@ -91,6 +91,7 @@ def test_queue_pause_resume_cancel_and_restore(hub: HubServer, app_ctx: AppConte
     ranges = [r.range for r in hub.file_gets(files[0])]
     assert ranges[-1].startswith("bytes=") and ranges[-1] != "bytes=0-"
     assert restored[0].model_name in [m.name for m in app_ctx.library.list()]
+    assert restored[0].verified == "sha256 verified"
     assert RUNNING in states and PAUSED in states
 
     hub.faults.throttle_bps = 256 * 1024
