@@ -17,6 +17,7 @@ import logging
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,7 +104,7 @@ class SecretStore:
                 self._cache[name] = value
             return
         with locked(self.file):
-            data = self._read_file()
+            data = self._read_file(set_aside=True)
             if data.get(name, "") == value:
                 return
             if value:
@@ -112,7 +113,9 @@ class SecretStore:
                 data.pop(name, None)
             write_json_atomic(self.file, data, mode=0o600)
 
-    def _read_file(self) -> dict[str, str]:
+    def _read_file(self, *, set_aside: bool = False) -> dict[str, str]:
+        """The file's secrets; with ``set_aside``, an unreadable file is kept beside it (not
+        overwritten) before a write replaces it."""
         try:
             st = self.file.stat()
             if stat.S_IMODE(st.st_mode) & 0o077:
@@ -123,6 +126,12 @@ class SecretStore:
             return {}
         except (OSError, ValueError) as exc:
             log.warning("secrets file unreadable (%s); treating it as empty", type(exc).__name__)
+            if set_aside:
+                backup = self.file.with_name(f"{self.file.stem}.corrupt-{int(time.time())}.json")
+                try:
+                    self.file.replace(backup)
+                except OSError:
+                    pass
             return {}
         if not isinstance(raw, dict):
             return {}

@@ -177,3 +177,14 @@ def test_update_changes_and_clears_a_secret(tmp_path: Path) -> None:
     store.update(lambda s: setattr(s.hub, "token", ""))
     assert store.read().hub.token == ""
     assert json.loads((tmp_path / "secrets.json").read_text()) == {}
+
+
+@pytest.mark.usefixtures("file_secrets")
+def test_an_unreadable_secrets_file_is_set_aside_not_overwritten(tmp_path: Path) -> None:
+    secrets = SecretStore(tmp_path)
+    secrets.file.write_text("{not json")
+    assert secrets.get("hub.token") == ""
+    secrets.set("hub.token", "hf_new_value1")
+    assert secrets.get("hub.token") == "hf_new_value1"
+    kept = list(tmp_path.glob("secrets.corrupt-*.json"))
+    assert [p.read_text() for p in kept] == ["{not json"]
