@@ -34,6 +34,7 @@ from fireside.core.inference.types import (
     LoadSettings,
     SamplingParams,
 )
+from fireside.core.models import preflight
 from fireside.core.models.meta import ModelMeta, read_meta
 
 log = logging.getLogger("fireside.engine")
@@ -97,6 +98,7 @@ class Engine:
         """Load ``path`` (replacing any loaded model). Raises FiresideError on bad files."""
         settings = settings or LoadSettings()
         meta = read_meta(path)  # a clear error for non-GGUF and truncated files
+        preflight.check(path)  # one that would crash llama.cpp is refused in a child first
         if settings.kv_cache_type not in KV_CACHE_TYPES:
             raise FiresideError(f"unknown KV cache type {settings.kv_cache_type!r}")
         loaded = self._owner.call(lambda: self._load_owned(path, settings, meta, name))
