@@ -152,3 +152,121 @@ def test_validate_catches_syntax_only() -> None:
     templates.validate("{{ raise_exception('only at render time') }}")
     with pytest.raises(TemplateError, match="syntax"):
         templates.validate("{% if %}")
+
+
+# -- real Hugging Face templates (tests/core/data/chat_templates.txt) ----------------------
+DATA = Path(__file__).parent / "data" / "chat_templates.txt"
+CONVERSATION = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "What is 2+2?"},
+    {"role": "assistant", "content": "4."},
+    {"role": "user", "content": "And 3+3?"},
+]
+# how each family's prompt must end: ready for the assistant's turn
+ENDINGS = {
+    "llama3": "<|start_header_id|>assistant<|end_header_id|>\n\n",
+    "llama3.1": "<|start_header_id|>assistant<|end_header_id|>\n\n",
+    "llama3.2": "<|start_header_id|>assistant<|end_header_id|>\n\n",
+    "llama2": "[INST] And 3+3? [/INST]",
+    "qwen2.5": "<|im_start|>assistant\n",
+    "qwen3": "<|im_start|>assistant\n",
+    "gemma2": "<start_of_turn>model\n",
+    "gemma3": "<start_of_turn>model\n",
+    "mistral-v0.1": "[INST] And 3+3? [/INST]",
+    "mistral-v0.3": "And 3+3?[/INST]",
+    "phi3": "<|assistant|>\n",
+    "phi4": "<|im_start|>assistant<|im_sep|>",
+    "deepseek-r1-distill": "<｜Assistant｜><think>\n",
+    "smollm2": "<|im_start|>assistant\n",
+}
+# templates that refuse a system message, as their authors wrote them
+NO_SYSTEM = {"gemma2": "System role not supported",
+             "mistral-v0.1": "roles must alternate"}
+
+
+def real_templates() -> dict[str, str]:
+    out: dict[str, str] = {}
+    name = ""
+    for line in DATA.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("### "):
+            name = line[4:].strip()
+            out[name] = ""
+        elif name:
+            out[name] += line
+    return {k: v.removesuffix("\n") for k, v in out.items()}
+
+
+def test_the_data_file_holds_a_dozen_families() -> None:
+    assert set(real_templates()) == set(ENDINGS)
+
+
+@pytest.mark.parametrize("name", sorted(ENDINGS))
+def test_a_real_template_renders_a_conversation(name: str) -> None:
+    source = real_templates()[name]
+    messages = CONVERSATION
+    if name in NO_SYSTEM:
+        with pytest.raises(TemplateError, match=NO_SYSTEM[name]):
+            templates.render(source, messages, bos_token="<s>", eos_token="</s>")
+        messages = CONVERSATION[1:]
+    out = templates.render(source, messages, bos_token="<s>", eos_token="</s>")
+    assert out.endswith(ENDINGS[name]), out[-80:]
+    if name not in NO_SYSTEM:
+        assert "You are terse." in out
+    positions = [out.find(text) for text in ("What is 2+2?", "4.", "And 3+3?")]
+    assert -1 not in positions and positions == sorted(positions), out  # in order, once each
+    assert out.count("And 3+3?") == 1
+
+
+@pytest.mark.parametrize("name", ["llama3.1", "llama3.2", "qwen2.5", "qwen3", "mistral-v0.3"])
+def test_real_tool_templates_render_tools_and_calls(name: str) -> None:
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": "Weather in a city, in °C",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"]}}}]
+    messages = [{"role": "user", "content": "Weather in Zürich?"},
+                {"role": "assistant", "content": "", "tool_calls": [{
+                    "id": "call12345", "type": "function",
+                    "function": {"name": "get_weather", "arguments": {"city": "Zürich"}}}]},
+                {"role": "tool", "tool_call_id": "call12345", "content": '{"temp": 21}'},
+                {"role": "assistant", "content": "It is 21 °C."},
+                {"role": "user", "content": "Thanks"}]
+    out = templates.render(real_templates()[name], messages, bos_token="<s>",
+                           eos_token="</s>", tools=tools)
+    assert "get_weather" in out and "°C" in out  # tojson kept non-ASCII (ensure_ascii=False)
+    assert "Zürich" in out and "temp" in out and "21" in out
+    if name.startswith("llama3"):
+        assert '"name": "get_weather"' in out and "    " in out  # tojson(indent=4)
+
+
+def test_qwen3_thinking_switch() -> None:
+    source = real_templates()["qwen3"]
+    off = templates.render(source, CONVERSATION, extra={"enable_thinking": False})
+    assert off.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+    assert templates.render(source, CONVERSATION).endswith("<|im_start|>assistant\n")
+
+
+def test_llama32_dates_with_strftime_now() -> None:
+    out = templates.render(real_templates()["llama3.2"], CONVERSATION)
+    assert f"Today Date: {datetime.date.today().strftime('%d %b %Y')}" in out
+
+
+@pytest.mark.slow
+def test_real_templates_written_into_gguf_files_load_and_render(tmp_path: Path) -> None:
+    """The same templates as a GGUF's own: the preflight passes them, the engine renders."""
+    from corpus.generate import write_model
+
+    from fireside.core.inference.engine import Engine
+    from fireside.core.inference.types import LoadSettings
+
+    engine = Engine()
+    try:
+        for name, source in real_templates().items():
+            path = write_model(tmp_path / f"{name}.gguf", template=source)
+            engine.load(path, LoadSettings(n_ctx=256))
+            messages = CONVERSATION[1:] if name in NO_SYSTEM else CONVERSATION
+            out = engine.render_chat(messages)
+            assert out.endswith(ENDINGS[name]) and "And 3+3?" in out
+            if name in ("llama3", "gemma2", "mistral-v0.1", "llama2", "deepseek-r1-distill"):
+                assert out.startswith("<s>")  # bos_token is the model's own token text
+    finally:
+        engine.unload()
