@@ -28,6 +28,7 @@ from fireside.core.errors import (
     ModelNotFoundError,
     StorageError,
 )
+from fireside.core.models import preflight
 from fireside.core.models.gguf_meta import SPLIT_RE
 from fireside.core.models.meta import ModelMeta, read_meta
 
@@ -250,6 +251,7 @@ class Library:
             if not shard.is_file():
                 raise BadModelFileError(f"split model is missing its shard {shard.name}")
         meta = read_meta(shards[0])
+        preflight.check(shards[0], fatal_only=True)  # one that crashes llama.cpp stays out
         if link:
             return self.register(shards, source="import", linked=True, license=meta.license)
         folder = self.models_dir / "imported" / model_name_for(path.name)

@@ -31,7 +31,7 @@ from fireside.core.errors import BadModelFileError, FiresideError
 
 log = logging.getLogger("fireside.preflight")
 CACHE_NAME = "preflight.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 MAX_CACHED = 512
 DEFAULT_TIMEOUT_S = 60.0
 CHILD_MEMORY_LIMIT = 8 * 1024**3  # heap (RLIMIT_DATA, not address space: GPU runtimes reserve lots)
@@ -86,11 +86,13 @@ def cached_verdict(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def check(path: Path, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+def check(path: Path, *, timeout: float = DEFAULT_TIMEOUT_S, fatal_only: bool = False) -> None:
     """Raise :class:`PreflightError` unless ``path`` survived (or once survived) the child.
 
-    A file that passes may be loaded in this process; so that ``Llama()`` cannot run its
-    templates unbounded here, its own template compiler is disarmed too.
+    ``fatal_only`` (an import) refuses only what crashed or hung the child; a file llama.cpp
+    merely cannot load is still added, and refused when it is loaded. A file that passes may
+    be loaded in this process; so that ``Llama()`` cannot run its templates unbounded here,
+    its own template compiler is disarmed too.
     """
     try:
         name, version = _key(path)
@@ -98,23 +100,27 @@ def check(path: Path, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         raise BadModelFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     entry = cached_verdict(path)
     if entry is None:
-        ok, message, final = _run_child(path, timeout)
-        if final:  # a timeout may be a busy machine: asked again next time
+        entry = _run_child(path, timeout)
+        if entry.pop("final"):  # a timeout may be a busy machine: asked again next time
             with _lock:
                 cache = _cache_file()
                 files = _read_cache(cache)
                 files.pop(name, None)
-                files[name] = {**version, "ok": ok, "message": message}
+                files[name] = {**version, **entry}
                 _write_cache(cache, files)
-        entry = {"ok": ok, "message": message}
-    if not entry.get("ok"):
+    if not entry.get("ok") and (entry.get("fatal") or not fatal_only):
         message = " ".join(str(entry.get("message") or "it failed the check").split())
         raise PreflightError(f"{path.name}: {message}")
     disarm_library_templates()
 
 
-def _run_child(path: Path, timeout: float) -> tuple[bool, str, bool]:
-    """(ok, message, final): the child's verdict on ``path``."""
+def _verdict(ok: bool, message: str = "", *, fatal: bool = False,
+             final: bool = True) -> dict[str, Any]:
+    return {"ok": ok, "message": message, "fatal": fatal, "final": final}
+
+
+def _run_child(path: Path, timeout: float) -> dict[str, Any]:
+    """The child's verdict on ``path``: ok, message, fatal (it crashed or hung), final."""
     cmd = [sys.executable, "-m", "fireside.core.models.preflight", str(path)]
     # ggml's abort handler runs gdb for a backtrace when it can: slow, and nobody reads it
     env = {**os.environ, "GGML_NO_BACKTRACE": "1"}
@@ -122,8 +128,8 @@ def _run_child(path: Path, timeout: float) -> tuple[bool, str, bool]:
         proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
                               timeout=timeout, stdin=subprocess.DEVNULL, check=False, env=env)
     except subprocess.TimeoutExpired:
-        return False, (f"reading its vocabulary did not finish in {timeout:g} s; the file is "
-                       "probably malformed"), False
+        return _verdict(False, f"reading its vocabulary did not finish in {timeout:g} s; the "
+                        "file is probably malformed", fatal=True, final=False)
     except OSError as exc:
         raise FiresideError(f"could not start the model check: {exc.strerror or exc}") from exc
     if proc.returncode < 0:
@@ -133,18 +139,19 @@ def _run_child(path: Path, timeout: float) -> tuple[bool, str, bool]:
             sig = f"signal {-proc.returncode}"
         detail = _crash_detail(proc.stderr)
         log.info("preflight child for %s died of %s: %s", path, sig, proc.stderr[-2000:])
-        return False, (f"llama.cpp crashed ({sig}) reading its vocabulary or hyperparameters"
-                       f"{': ' + detail if detail else ''}; the file is malformed"), True
+        return _verdict(False, f"llama.cpp crashed ({sig}) reading its vocabulary or "
+                        f"hyperparameters{': ' + detail if detail else ''}; the file is "
+                        "malformed", fatal=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     try:
         verdict = json.loads(lines[-1])
-        return bool(verdict["ok"]), str(verdict.get("message", "")), True
+        return _verdict(bool(verdict["ok"]), str(verdict.get("message", "")))
     except (IndexError, ValueError, KeyError, TypeError):
         detail = _crash_detail(proc.stderr)
         log.info("preflight child for %s exited %d: %s", path, proc.returncode,
-                    proc.stderr[-2000:])
-        return False, (f"the vocabulary check failed (exit status {proc.returncode})"
-                       f"{': ' + detail if detail else ''}"), True
+                 proc.stderr[-2000:])
+        return _verdict(False, f"the vocabulary check failed (exit status {proc.returncode})"
+                        f"{': ' + detail if detail else ''}", fatal=True)
 
 
 def _crash_detail(stderr: str) -> str:

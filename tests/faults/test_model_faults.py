@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from corpus.generate import CHATML, V, base_vocab, write_model
+from corpus.generate import CHATML, Missing, V, base_vocab, write_model
 
 from fireside.core.errors import BadModelFileError, TemplateError
 from fireside.core.inference.engine import Engine
@@ -177,3 +177,21 @@ def test_bad_token_ids_and_types_are_refused_or_loaded_never_fatal(tmp_path: Pat
             engine.unload()
     finally:
         engine.unload()
+
+
+def test_an_import_keeps_a_crashing_file_out_of_the_library(tmp_path: Path) -> None:
+    from fireside.core import context
+
+    ctx = context.build()
+    bad = write_model(tmp_path / "crasher.gguf", kv=ABORTS["zero-layers"])
+    with pytest.raises(preflight.PreflightError, match="crashed"):
+        ctx.library.import_file(bad)
+    assert not list(ctx.library.models_dir.rglob("*.gguf"))  # nothing copied
+    assert [m.name for m in ctx.library.list()] == []
+    # a file llama.cpp merely cannot load (no vocabulary) is imported as before; the load
+    # is what refuses it, with llama.cpp's reason
+    no_vocab = write_model(tmp_path / "novocab.gguf", kv={"tokenizer.ggml.tokens": Missing})
+    model = ctx.library.import_file(no_vocab)
+    assert model.name == "novocab"
+    with pytest.raises(preflight.PreflightError, match="cannot read its vocabulary"):
+        Engine().load(model.path, LoadSettings(n_ctx=256))
