@@ -198,3 +198,16 @@ def test_secrets_are_set_from_stdin_and_never_land_in_settings(fireside_home: Pa
     assert fireside("secrets", "rm", "hub-token", env=env).returncode == 0
     assert json.loads(fireside("secrets", "--json", env=env).stdout)["set"]["hub-token"] is False
     assert_clean_failure(fireside("secrets", "set", env=env), "say which secret to set")
+
+
+def test_a_reader_that_leaves_is_not_an_error(fireside_home: Path) -> None:
+    """`fireside hw --json | head -0`: stdout is a pipe nobody reads any more."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([*EXE, "hw", "--json"], stdout=write_end, stderr=subprocess.PIPE,
+                                text=True, timeout=120, check=False)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

@@ -100,6 +100,12 @@ def test_rm_on_a_read_only_disk_keeps_the_model(small_fs: MountFs, fireside_home
         _one_line(result, "Read-only file system; tiny-mit-gguf.q4_k_m stays in the library")
         listed = _cli(fireside_home, fault_hub, "ls", "--json")
         assert listed.returncode == 0 and "tiny-mit-gguf.q4_k_m" in listed.stdout
+        env = dict(os.environ, FIRESIDE_HOME=str(fireside_home), FIRESIDE_SECRETS="file")
+        saved = subprocess.run([sys.executable, "-m", "fireside", "secrets", "set", "api-key"],
+                               input="k-123\n", env=env, capture_output=True, text=True,
+                               timeout=120, check=False)
+        _one_line(saved, "could not save settings")
+        assert "Read-only file system" in saved.stderr
     finally:
         fs.read_only(False)
     assert _cli(fireside_home, fault_hub, "rm", "tiny-mit-gguf.q4_k_m").returncode == 0
