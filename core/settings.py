@@ -38,7 +38,7 @@ KeyPath = tuple[str, ...]
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
-    api_key: str = ""
+    api_key: str = ""  # a secret: kept in the SecretStore, never in settings.json
     cors_origins: list[str] = field(default_factory=list)
     allowed_hosts: list[str] = field(default_factory=list)
     jit_load: bool = True
@@ -50,7 +50,7 @@ class ServerSettings:
 @dataclass
 class HubSettings:
     endpoint: str = ""  # empty: huggingface_hub's default (HF_ENDPOINT or huggingface.co)
-    token: str = ""  # sent only to the Hub endpoint, never logged
+    token: str = ""  # a secret (SecretStore); sent only to the endpoint's scheme+host
     parallel_downloads: int = 2
 
 
