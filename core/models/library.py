@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -24,7 +25,6 @@ from typing import Any
 from fireside.core.atomic import locked, write_json_atomic
 from fireside.core.errors import (
     BadModelFileError,
-    FiresideError,
     ModelNotFoundError,
     StorageError,
 )
@@ -257,17 +257,21 @@ class Library:
         folder = self.models_dir / "imported" / model_name_for(path.name)
         folder.mkdir(parents=True, exist_ok=True)
         targets = []
+        tmp: Path | None = None
         try:
             for shard in shards:
                 target = folder / shard.name
-                tmp = target.with_name(target.name + ".part")
+                fd, name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
+                os.close(fd)
+                tmp = Path(name)  # unique: two imports of one file never share a temp file
                 shutil.copyfile(shard, tmp)
                 os.replace(tmp, target)
+                tmp = None
                 targets.append(target)
         except OSError as exc:
-            for t in folder.glob("*.part"):
-                t.unlink(missing_ok=True)
-            raise FiresideError(f"could not copy {path.name}: {exc.strerror or exc}") from exc
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+            raise StorageError(f"could not copy {path.name}: {exc.strerror or exc}") from exc
         return self.register(targets, source="import", license=meta.license)
 
     def remove(self, ref: str) -> LocalModel:

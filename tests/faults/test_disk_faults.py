@@ -147,3 +147,15 @@ def test_chat_save_on_a_full_disk(small_fs: MountFs) -> None:
     assert again.messages(conv.id)[1].content == reply.content
     assert again._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     again.close()
+
+
+def test_import_onto_a_full_disk_leaves_no_part(small_fs: MountFs, app_ctx: AppContext,
+                                                tmp_path: Path) -> None:
+    from hub_server import write_tiny_gguf
+
+    source = write_tiny_gguf(tmp_path / "big.Q4_0.gguf", name="big", pad_mib=2.0)
+    fs = small_fs("1m", app_ctx.paths.models)
+    with pytest.raises(StorageError, match="could not copy big.Q4_0.gguf: No space left"):
+        app_ctx.library.import_file(source)
+    assert [p for p in fs.root.rglob("*") if p.is_file()] == []
+    assert app_ctx.library.list() == [] and source.exists()
