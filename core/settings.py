@@ -98,11 +98,16 @@ class SettingsStore:
         raw = self._raw()
         if any(isinstance(raw.get(sec), dict) and raw[sec].get(key)
                for sec, key in SECRET_FIELDS):
-            with locked(self.path):
-                raw = self._migrate_secrets(self._raw())
+            try:
+                with locked(self.path):
+                    raw = self._migrate_secrets(self._raw())
+            except OSError as exc:  # a read-only or full disk: use them as they are, for now
+                log.warning("could not move secrets out of settings.json: %s",
+                            exc.strerror or exc)
         settings = _parse(raw)
         for sec, key in SECRET_FIELDS:
-            setattr(getattr(settings, sec), key, self.secrets.get(f"{sec}.{key}"))
+            section = getattr(settings, sec)
+            setattr(section, key, self.secrets.get(f"{sec}.{key}") or getattr(section, key))
         self._remember(settings)
         return settings
 
@@ -119,15 +124,16 @@ class SettingsStore:
     def _migrate_secrets(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Move plain-text secrets left by older versions into the secret store."""
         moved = []
+        kept = copy.deepcopy(raw)
         for sec, key in SECRET_FIELDS:
-            section = raw.get(sec)
+            section = kept.get(sec)
             if isinstance(section, dict) and section.get(key):
                 value = section.pop(key)
                 if isinstance(value, str):
                     self.secrets.set(f"{sec}.{key}", value)
                 moved.append(f"{sec}.{key}")
         if moved:
-            write_json_atomic(self.path, raw)
+            write_json_atomic(self.path, kept)
             log.info("moved %s out of settings.json (%s)", ", ".join(moved),
                      self.secrets.where())
         return raw

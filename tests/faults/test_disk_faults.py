@@ -159,3 +159,25 @@ def test_import_onto_a_full_disk_leaves_no_part(small_fs: MountFs, app_ctx: AppC
         app_ctx.library.import_file(source)
     assert [p for p in fs.root.rglob("*") if p.is_file()] == []
     assert app_ctx.library.list() == [] and source.exists()
+
+
+def test_old_plain_secrets_on_a_read_only_disk_still_read(small_fs: MountFs,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The migration out of settings.json cannot write: the app still starts with its key."""
+    import json
+
+    from fireside.core.settings import SettingsStore
+
+    monkeypatch.setenv("FIRESIDE_SECRETS", "file")
+    fs = small_fs("1m")
+    path = fs.root / "settings.json"
+    path.write_text(json.dumps({"server": {"api_key": "plain-old-key", "port": 9002}}))
+    fs.read_only()
+    try:
+        settings = SettingsStore(path).read()
+        assert settings.server.api_key == "plain-old-key" and settings.server.port == 9002
+    finally:
+        fs.read_only(False)
+    SettingsStore(path).read()  # writable again: now it moves
+    assert "plain-old-key" not in path.read_text()
+    assert "plain-old-key" in (fs.root / "secrets.json").read_text()
