@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 import httpx
 
-from fireside.core.hub.common import HubConfig, hub_errors
+from fireside.core.errors import DownloadError
+from fireside.core.hub.common import HubConfig, http_client, hub_errors
 from fireside.core.hub.licenses import LicenseVerdict, verdict
 from fireside.core.models.gguf_meta import SPLIT_RE
 
@@ -205,9 +206,10 @@ def fetch_readme(config: HubConfig, repo: str, revision: str = "main") -> str:
 
     url = hf_hub_url(repo, "README.md", revision=revision, endpoint=config.endpoint)
     try:
-        r = httpx.get(url, headers=config.auth_for(url), timeout=15, follow_redirects=True)
-        r.raise_for_status()
-    except httpx.HTTPError as exc:
+        with http_client(15) as client:
+            r = client.get(url, headers=config.auth_for(url))
+            r.raise_for_status()
+    except (httpx.HTTPError, DownloadError) as exc:
         log.info("no model card for %s: %s", repo, type(exc).__name__)
         return ""
     return strip_front_matter(r.text)

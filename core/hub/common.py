@@ -84,6 +84,21 @@ class HubConfig:
         return f"HubConfig(endpoint={self.endpoint!r}, token={'set' if self.token else None})"
 
 
+def _refuse_bad_redirect(response: httpx.Response) -> None:
+    if response.has_redirect_location:
+        from fireside.core.hub.transfer import follow
+
+        follow(str(response.url), response.headers["location"])  # raises when refused
+
+
+def http_client(timeout: float = 20.0) -> httpx.Client:
+    """The httpx client for Hub metadata and header bytes: redirects are followed under the
+    same rule as downloads (no other schemes, no https → http); httpx itself drops the
+    Authorization header when a redirect leaves the origin."""
+    return httpx.Client(timeout=timeout, follow_redirects=True,
+                        event_hooks={"response": [_refuse_bad_redirect]})
+
+
 _TOKEN_RE = re.compile(r"hf_[A-Za-z0-9_]{6,}")
 
 

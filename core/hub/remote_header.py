@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from fireside.core.errors import BadModelFileError
-from fireside.core.hub.common import HubConfig, HubError, hub_errors
+from fireside.core.hub.common import HubConfig, HubError, http_client, hub_errors
 from fireside.core.models.gguf_meta import TruncatedHeaderError, parse_header
 from fireside.core.models.meta import ModelMeta, meta_from_header
 
@@ -44,7 +44,7 @@ def fetch_remote_meta(config: HubConfig, url: str, *, client: httpx.Client | Non
                       first: int = FIRST_BYTES) -> ModelMeta:
     """Parse the header of a remote GGUF from as few leading bytes as it takes."""
     own = client is None
-    http = client or httpx.Client(timeout=20, follow_redirects=True)
+    http = client or http_client()
     data = b""
     try:
         with hub_errors(config):

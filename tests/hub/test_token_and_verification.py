@@ -110,3 +110,19 @@ def test_pull_says_sha256_verified_only_when_it_was(hub: HubServer, fireside_hom
     data = json.loads(r.stdout)
     assert data["verification"]["sha256_verified"] is True
     assert data["verification"]["summary"] == "sha256 verified"
+
+
+def test_header_reads_follow_the_same_redirect_rule(hub: HubServer) -> None:
+    """Discover's Range reads (httpx) drop the token off the Hub's host, refuse ftp://."""
+    from fireside.core.hub.remote_header import fetch_remote_meta
+
+    url = f"{hub.url}/{MIT}/resolve/main/{MIT_FILE}"
+    config = HubConfig(hub.url, TOKEN)
+    hub.faults.redirect_to = f"http://localhost:{hub.port}/_cdn/{MIT}/{MIT_FILE}"
+    assert fetch_remote_meta(config, url).architecture == "llama"
+    gets = hub.file_gets(MIT_FILE)
+    assert [(g.host.split(":")[0], g.authorized) for g in gets[:2]] == [
+        ("127.0.0.1", True), ("localhost", False)]
+    hub.faults.redirect_to = "ftp://127.0.0.1/x.gguf"
+    with pytest.raises(DownloadError, match="refusing a redirect from http:// to ftp://"):
+        fetch_remote_meta(config, url)
