@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
                    help="load this model first (a name, a .gguf path or `starter`); without "
                         "it, requests name the model and it is loaded just in time")
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; any "
-                   "other address needs --api-key)")
+                   f"other address needs an API key: {API_KEY_ENV}, `fireside secrets set "
+                   "api-key`, or --api-key)")
     p.add_argument("--port", type=int, default=None, help="port (default from settings, 8080)")
     p.add_argument("--api-key", default=None,
                    help="require `Authorization: Bearer KEY` (visible to other users in `ps`; "
