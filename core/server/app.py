@@ -30,11 +30,18 @@ from fireside.core.server.models import ModelManager
 from fireside.core.server.openai_format import ChatFormat, TextFormat, embeddings_body
 from fireside.core.server.params import ApiError
 from fireside.core.server.reqlog import RequestLog, RequestLogEntry, log_info
-from fireside.core.server.security import ApiKeyGuard, BodyLimit, HostGuard
+from fireside.core.server.security import (
+    ApiKeyGuard,
+    BodyLimit,
+    HostGuard,
+    JsonOnly,
+    OriginGuard,
+)
 from fireside.core.settings import ServerSettings
 
 log = logging.getLogger("fireside.server")
 LogListener = Callable[[RequestLogEntry], None]
+RETRY_AFTER_S = 1  # a queue place frees as soon as one short answer ends
 
 
 @dataclass
@@ -55,7 +62,7 @@ class ServerState:
         if self.engine.queued >= limit or not self.models.try_begin(limit):
             raise ApiError(429, f"the server is busy: {self.settings.max_queue} requests are "
                            "already waiting; retry shortly", "rate_limit_exceeded", None,
-                           "queue_full")
+                           "queue_full", headers={"retry-after": str(RETRY_AFTER_S)})
 
     def emit(self, entry: RequestLogEntry) -> None:
         for listener in list(self.listeners):
@@ -97,13 +104,15 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
     app.state.engine = engine
     _install_errors(app)
     _install_routes(app, state)
-    # added innermost first: the request log sees everything, the Host check runs next
+    # added innermost first: the request log sees everything, then Host, Origin, CORS, key…
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(JsonOnly)
     app.add_middleware(ApiKeyGuard, api_key=settings.api_key)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["authorization", "content-type"])
+    app.add_middleware(OriginGuard, allowed_origins=settings.cors_origins)
     app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts, bound_host=bound_host)
     app.add_middleware(RequestLog, emit=state.emit)
     return app
@@ -112,13 +121,19 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> Response:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
         err = ApiError(exc.status_code, str(exc.detail), "invalid_request_error", None,
                        "not_found" if exc.status_code == 404 else None)
         return JSONResponse(err.body(), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        """A bug still answers OpenAI's JSON (never Starlette's plain-text 500)."""
+        err = as_api_error(exc)
+        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fireside.core.errors import FiresideError, ModelNotFoundError
+from fireside.core.errors import BadModelFileError, FiresideError
 from fireside.core.inference.engine import Engine
 from fireside.core.inference.types import LoadSettings
-from fireside.core.models.library import Library
+from fireside.core.models.library import STARTER_ALIAS, Library, LocalModel
 from fireside.core.server.params import ApiError
 from fireside.core.settings import ServerSettings
 
@@ -63,18 +63,14 @@ class ModelManager:
             raise ApiError(400, "'model' must be a string", param="model", code="invalid_value")
         loaded = self.engine.loaded
         if not requested:
-            if loaded is None:
-                raise ApiError(503, "no model is loaded; name one in 'model' or load one in "
-                               "Fireside", "server_error", "model", "model_not_loaded")
+            if loaded is None:  # OpenAI answers a missing model with a 400, and so do we
+                raise ApiError(400, "you must provide a 'model': none is loaded (name a local "
+                               "model, or load one in Fireside)", param="model",
+                               code="model_not_loaded")
             return loaded.name
         if loaded is not None and requested in (loaded.name, loaded.path.name, loaded.path.stem):
             return loaded.name
-        if self.library is None:
-            raise self._unknown(requested)
-        try:
-            model = self.library.get(requested)
-        except ModelNotFoundError as exc:
-            raise self._unknown(requested) from exc
+        model = self._find(requested)
         if loaded is not None and model.path == loaded.path:
             return loaded.name
         if not self.settings.jit_load:
@@ -90,6 +86,8 @@ class ModelManager:
                 try:
                     self.engine.load(model.path, self._load_settings_for(model.name),
                                      name=model.name)
+                except BadModelFileError as exc:  # the file, not the server, is at fault
+                    raise ApiError(400, str(exc), param="model", code="model_unusable") from exc
                 except FiresideError as exc:
                     raise ApiError(500, str(exc), "server_error", "model",
                                    "model_load_failed") from exc
@@ -99,10 +97,24 @@ class ModelManager:
                 self.library.touch(model.name)
         return model.name
 
+    def _find(self, requested: str) -> LocalModel:
+        """A library model by its listed name (or ``starter``), never by a filesystem path.
+
+        ``Library.get`` also opens paths, which would let any client load any ``.gguf`` the
+        user can read, and answer differently for files that exist: a request names a model,
+        it does not point at one.
+        """
+        if self.library is not None:
+            for model in self.library.list():
+                if model.name == requested or (requested == STARTER_ALIAS
+                                               and model.entry.starter):
+                    return model
+        raise self._unknown(requested)
+
     @staticmethod
     def _unknown(name: str) -> ApiError:
-        return ApiError(404, f"The model '{name}' does not exist or you do not have access to "
-                        "it.", param="model", code="model_not_found")
+        return ApiError(404, f"The model {name[:200]!r} does not exist or you do not have "
+                        "access to it.", param="model", code="model_not_found")
 
     def listing(self) -> list[dict[str, Any]]:
         """OpenAI's model objects: the loaded model first, then the library."""

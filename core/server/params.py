@@ -7,6 +7,7 @@ unknown fields through, as OpenAI's own server does.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fireside.core.inference.types import SamplingParams
@@ -16,8 +17,10 @@ class ApiError(Exception):
     """An HTTP error the API answers in OpenAI's JSON shape."""
 
     def __init__(self, status: int, message: str, err_type: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None) -> None:
+                 param: str | None = None, code: str | None = None, *,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
+        self.headers = headers
         self.status = status
         self.message = message
         self.err_type = err_type
@@ -33,15 +36,48 @@ def bad(param: str, message: str) -> ApiError:
     return ApiError(400, message, param=param, code="invalid_value")
 
 
+# Deeper than any real request (a JSON schema included); every later walk stays far from
+# Python's recursion limit, which 10,000-deep nesting used to hit (a 500).
+MAX_DEPTH = 64
+INT_MAX = 2**31 - 1  # llama.cpp takes counts as C ints
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_json(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, refused with a 400 unless every later step can handle it."""
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"We could not parse the JSON body of your request: {exc}",
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ApiError(400, f"We could not parse the JSON body of your request: {reason}",
                        code="invalid_json") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    _check_tree(body)
     return body
+
+
+def _check_tree(body: dict[str, Any]) -> None:
+    """No nesting beyond MAX_DEPTH, no lone UTF-16 surrogate (``"\\ud800"``) in any string.
+
+    A lone surrogate is valid JSON but not text: it cannot be encoded to UTF-8 for the
+    tokenizer, and used to fail deep in the engine.
+    """
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise ApiError(400, "The request contains a lone UTF-16 surrogate, which is not "
+                               "valid Unicode text.", code="invalid_json")
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_DEPTH:
+            raise ApiError(400, f"The JSON body is nested more than {MAX_DEPTH} levels deep.",
+                           code="invalid_json")
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items)
 
 
 def _number(body: dict[str, Any], name: str, lo: float, hi: float) -> float | None:
@@ -55,14 +91,14 @@ def _number(body: dict[str, Any], name: str, lo: float, hi: float) -> float | No
     return float(value)
 
 
-def _integer(body: dict[str, Any], name: str, lo: int) -> int | None:
+def _integer(body: dict[str, Any], name: str, lo: int, hi: int = INT_MAX) -> int | None:
     value = body.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad(name, f"'{name}' must be an integer")
-    if value < lo:
-        raise bad(name, f"'{name}' must be at least {lo}; got {value}")
+    if not lo <= value <= hi:
+        raise bad(name, f"'{name}' must be between {lo} and {hi}; got {value}")
     return value
 
 
@@ -98,7 +134,7 @@ def sampling(body: dict[str, Any]) -> SamplingParams:
     if max_tokens is None:
         max_tokens = _integer(body, "max_tokens", 1)
     params.max_tokens = max_tokens
-    seed = _integer(body, "seed", -(2**63))
+    seed = _integer(body, "seed", -(2**63), 2**64 - 1)
     if seed is not None:
         params.seed = seed & 0xFFFFFFFF
     params.stop = _stop(body.get("stop"))
@@ -153,6 +189,8 @@ def prompt(body: dict[str, Any]) -> str:
         value = value[0]
     if not isinstance(value, str):
         raise bad("prompt", "'prompt' must be a string (one prompt per request)")
+    if not value:
+        raise bad("prompt", "'prompt' must not be empty: there is nothing to continue")
     for name in ("suffix", "echo"):
         if body.get(name):
             raise bad(name, f"'{name}' is not supported by this server")

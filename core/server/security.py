@@ -1,10 +1,13 @@
-"""What stands between the network and the model: bind policy, API key, Host check, body size.
+"""What stands between the network and the model: bind, key, Host, Origin, body type and size.
 
 Local servers are reachable from every web page the user opens (a page can POST to
 ``http://127.0.0.1:8080``) and, via DNS rebinding, even read the answers. So: bind to loopback
 unless the user opts in to the LAN *with* a key; refuse Host headers that are not a loopback
-name or an allowed host; CORS stays off unless origins are listed; bodies are size-limited.
-All three guards are plain ASGI middleware so they also cover streamed responses.
+name or an allowed host; refuse browser requests from an ``Origin`` that is neither loopback
+nor allow-listed (CORS stays off unless origins are listed); POST bodies must be declared
+``application/json`` — the one type a page cannot send cross-site without a CORS preflight,
+so a ``text/plain`` "simple request" can no longer burn the CPU or load models; bodies are
+size-limited. The guards are plain ASGI middleware so they also cover streamed responses.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import secrets
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fireside.core.errors import FiresideError
 
@@ -67,11 +71,15 @@ async def send_error(send: Any, status: int, message: str, err_type: str,
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def _header(scope: Scope, name: bytes) -> str:
+def _header_or_none(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
             return str(value.decode("latin-1"))
-    return ""
+    return None
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    return _header_or_none(scope, name) or ""
 
 
 def host_name(host_header: str) -> str:
@@ -102,6 +110,57 @@ class HostGuard:
             await send_error(send, 403, "Host header not allowed (DNS rebinding protection); "
                              "add the host to the server's allowed hosts", "invalid_request_error",
                              "host_not_allowed")
+            return
+        await self.app(scope, receive, send)
+
+
+def origin_permitted(origin: str, allowed: Iterable[str]) -> bool:
+    """A page on this machine, or one the user listed; ``null`` (sandboxed, file://) is not."""
+    allowed_set = {a.strip().rstrip("/").lower() for a in allowed}
+    if "*" in allowed_set or origin.strip().rstrip("/").lower() in allowed_set:
+        return True
+    try:
+        parts = urlsplit(origin.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(host) and is_loopback(host)
+
+
+class OriginGuard:
+    """Refuse cross-site browser requests: an ``Origin`` not loopback and not allow-listed."""
+
+    def __init__(self, app: Any, allowed_origins: Iterable[str] = ()) -> None:
+        self.app = app
+        self.allowed = list(allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            origin = _header_or_none(scope, b"origin")
+            if origin is not None and not origin_permitted(origin, self.allowed):
+                await send_error(send, 403, f"requests from the web origin {origin[:200]!r} are "
+                                 "not allowed; add it to the server's CORS origins",
+                                 "invalid_request_error", "origin_not_allowed")
+                return
+        await self.app(scope, receive, send)
+
+
+def is_json_media_type(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+class JsonOnly:
+    """POST bodies must say ``Content-Type: application/json`` (415 otherwise)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if (scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH")
+                and not is_json_media_type(_header(scope, b"content-type"))):
+            await send_error(send, 415, "the request body must be sent as "
+                             "'Content-Type: application/json'", "invalid_request_error",
+                             "unsupported_media_type")
             return
         await self.app(scope, receive, send)
 

@@ -70,14 +70,18 @@ def plan_tools(body: dict[str, Any], template: str | None) -> ToolPlan | None:
         return None
     if not isinstance(tools, list) or not all(
             isinstance(t, dict) and t.get("type") == "function"
-            and isinstance(t.get("function"), dict) and t["function"].get("name")
+            and isinstance(t.get("function"), dict)
+            and isinstance(t["function"].get("name"), str) and t["function"]["name"]
+            and isinstance(t["function"].get("parameters", {}), dict | None)
             for t in tools):
-        raise bad("tools", "'tools' must be a list of {type: function, function: {name, ...}}")
+        raise bad("tools", "'tools' must be a list of {type: function, function: {name: "
+                  "string, parameters: object}}")
     by_name = {t["function"]["name"]: t["function"] for t in tools}
     plan = ToolPlan(tools=tools, names=set(by_name),
                     for_template="tools" in (template or ""))
     if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
         if not isinstance(name, str) or name not in by_name:
             raise bad("tool_choice", f"tool_choice names an unknown function {name!r}")
         plan.forced = name

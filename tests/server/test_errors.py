@@ -103,12 +103,12 @@ def test_429_when_the_queue_is_full(make_server: MakeServer, model_name: str) ->
         stream.close()
 
 
-def test_503_when_nothing_is_loaded_and_no_model_named(make_server: MakeServer) -> None:
+def test_400_when_nothing_is_loaded_and_no_model_named(make_server: MakeServer) -> None:
     server = make_server(source=Engine())
     resp = httpx.post(server.base_url + "/chat/completions",
                       json={"messages": [{"role": "user", "content": "hi"}]})
-    assert resp.status_code == 503
-    _shape(resp.json(), "model_not_loaded")
+    assert resp.status_code == 400  # as OpenAI answers a request without a model
+    assert _shape(resp.json(), "model_not_loaded")["param"] == "model"
     client = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0)
     with pytest.raises(openai.NotFoundError):  # a name, but no library to find it in
         client.chat.completions.create(model="some-model",

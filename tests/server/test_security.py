@@ -53,7 +53,9 @@ def test_allowed_hosts_extend_the_list(make_server: MakeServer) -> None:
 def test_cors_off_by_default_and_allow_listed(make_server: MakeServer) -> None:
     plain = make_server()
     resp = httpx.get(plain.base_url + "/models", headers={"origin": "https://site.example"})
-    assert "access-control-allow-origin" not in resp.headers
+    assert resp.status_code == 403 and "access-control-allow-origin" not in resp.headers
+    local = httpx.get(plain.base_url + "/models", headers={"origin": "http://localhost:3000"})
+    assert local.status_code == 200 and "access-control-allow-origin" not in local.headers
     listed = make_server(cors_origins=["https://app.example"])
     ok = httpx.options(listed.base_url + "/chat/completions", headers={
         "origin": "https://app.example", "access-control-request-method": "POST",
@@ -61,7 +63,7 @@ def test_cors_off_by_default_and_allow_listed(make_server: MakeServer) -> None:
     assert ok.status_code == 200
     assert ok.headers["access-control-allow-origin"] == "https://app.example"
     other = httpx.get(listed.base_url + "/models", headers={"origin": "https://evil.example"})
-    assert "access-control-allow-origin" not in other.headers
+    assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
 
 
 def test_host_parsing() -> None:
