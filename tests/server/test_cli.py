@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -20,6 +21,8 @@ import pytest
 
 from fireside.core.models import starter
 from fireside.core.server import statefile
+from fireside.core.server.runner import ServerRunner
+from fireside.core.settings import ServerSettings
 
 
 def _free_port() -> int:
@@ -126,3 +129,22 @@ def test_serve_refuses_lan_without_a_key() -> None:
                             capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 2
     assert "API key" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_stopping_server_leaves_another_servers_card(fireside_home: Path, engine: Any) -> None:
+    """The window and `fireside serve` may share a home: the last to start owns the card."""
+    card = statefile.state_path(fireside_home / "data")
+    first = ServerRunner(engine, ServerSettings(port=0), state_file=card)
+    second = ServerRunner(engine, ServerSettings(port=0), state_file=card)
+    first.start()
+    try:
+        second.start()
+        try:
+            first.stop()
+            live, stale = statefile.find(card)
+            assert live is not None and live.port == second.port and stale is None
+        finally:
+            second.stop()
+        assert not card.exists()
+    finally:
+        first.stop()
