@@ -6,7 +6,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from fireside.core.errors import BadModelFileError
 from fireside.core.models.gguf_meta import GGUFHeader, file_type_name, read_header
+
+MAX_BLOCKS = 65_536  # llama.cpp itself stops at 512 layers
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ def meta_from_header(header: GGUFHeader) -> ModelMeta:
     head_dim = emb // heads if heads else 0
     kv_heads = _int(m, p + "attention.head_count_kv", heads)
     blocks = _int(m, p + "block_count")
+    if blocks > MAX_BLOCKS:  # a per-layer list of 2**31 entries would exhaust memory first
+        raise BadModelFileError(f"GGUF block_count {blocks} is implausible: the file is corrupt")
     layer_bytes = [0] * blocks
     output_bytes = 0
     params = 0

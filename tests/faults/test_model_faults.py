@@ -195,3 +195,11 @@ def test_an_import_keeps_a_crashing_file_out_of_the_library(tmp_path: Path) -> N
     assert model.name == "novocab"
     with pytest.raises(preflight.PreflightError, match="cannot read its vocabulary"):
         Engine().load(model.path, LoadSettings(n_ctx=256))
+
+
+def test_an_implausible_layer_count_is_refused_before_memory_is_spent(tmp_path: Path) -> None:
+    """Before: reading the header built a per-layer list of 2**31 entries (16 GB): the OOM
+    killer's SIGKILL, before llama.cpp was even called."""
+    bad = write_model(tmp_path / "layers.gguf", kv={"llama.block_count": 2**31})
+    with pytest.raises(BadModelFileError, match="block_count 2147483648 is implausible"):
+        Engine().load(bad, LoadSettings(n_ctx=256))
