@@ -21,12 +21,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from fireside.core import paths
+from fireside.core.atomic import locked, write_json_atomic
 from fireside.core.errors import BadModelFileError, FiresideError
 
 log = logging.getLogger("fireside.preflight")
@@ -68,11 +68,7 @@ def _write_cache(file: Path, files: dict[str, Any]) -> None:
     while len(files) > MAX_CACHED:
         files.pop(next(iter(files)))
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"version": CACHE_VERSION, "files": files}, fh)
-        os.replace(tmp, file)
+        write_json_atomic(file, {"version": CACHE_VERSION, "files": files}, mode=0o644)
     except OSError as exc:
         log.warning("could not write the preflight cache %s: %s", file, exc)
 
@@ -102,12 +98,15 @@ def check(path: Path, *, timeout: float = DEFAULT_TIMEOUT_S, fatal_only: bool = 
     if entry is None:
         entry = _run_child(path, timeout)
         if entry.pop("final"):  # a timeout may be a busy machine: asked again next time
-            with _lock:
-                cache = _cache_file()
-                files = _read_cache(cache)
-                files.pop(name, None)
-                files[name] = {**version, **entry}
-                _write_cache(cache, files)
+            cache = _cache_file()
+            try:
+                with _lock, locked(cache):  # the window and `fireside serve` share it
+                    files = _read_cache(cache)
+                    files.pop(name, None)
+                    files[name] = {**version, **entry}
+                    _write_cache(cache, files)
+            except OSError as exc:
+                log.warning("could not lock the preflight cache %s: %s", cache, exc)
     if not entry.get("ok") and (entry.get("fatal") or not fatal_only):
         message = " ".join(str(entry.get("message") or "it failed the check").split())
         raise PreflightError(f"{path.name}: {message}")
