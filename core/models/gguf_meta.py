@@ -9,6 +9,7 @@ the caller how many bytes it needs.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 from dataclasses import dataclass, field
@@ -175,7 +176,8 @@ def _read_growing(fh: BinaryIO, chunk: int) -> GGUFHeader:
         try:
             return parse_header(data)
         except TruncatedHeaderError as exc:
-            more = fh.read(max(chunk, exc.needed - len(data)))
+            more = fh.read(max(chunk, exc.needed - len(data))) \
+                if exc.needed <= os.fstat(fh.fileno()).st_size else b""  # a corrupt count
             if not more:
                 raise TruncatedHeaderError(
                     "the file ends inside its GGUF header: it is truncated", exc.needed

@@ -256,6 +256,9 @@ def _header_rules(path: Path, n_vocab: int) -> str:
         value = meta.get(f"{arch}.attention.{name}")
         if isinstance(value, float) and not (math.isfinite(value) and value >= 0):
             return f"its {name} is {value}: llama.cpp would abort at the first token"
+    context = meta.get(f"{arch}.context_length")
+    if isinstance(context, int) and not 0 <= context < 2**31:
+        return f"its context_length {context} is out of range"  # llama.cpp reads an int32
     for name in ("bos", "eos"):
         value = meta.get(f"tokenizer.ggml.{name}_token_id")
         if value is None:

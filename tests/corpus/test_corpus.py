@@ -4,7 +4,8 @@ Every file goes through the CLI's entry point as `fireside run FILE hi`: two dri
 (``drive.py``) take half the corpus each and call it once per file, so Python and llama.cpp
 start once per driver rather than once per file (the preflight child still starts per file:
 that is the point). Each run must end (no hang), without killing its process (no signal),
-with status 0, 1 or 2, and without a Python traceback; a refusal (status 2) is one line.
+with status 0, 1 or 2, and without a Python traceback; a refusal (status 2) is one line, and
+an expected one (a FiresideError, not the CLI's "unexpected error" line).
 ``FIRESIDE_CORPUS_LIMIT=N`` runs an even sample of N files for a quick look; CI runs them all.
 """
 
@@ -117,6 +118,8 @@ def test_no_malformed_file_crashes_hangs_or_shows_a_traceback(
             problems.append(f"{r['file']}: exit status {rc}")
         elif "Traceback" in err:
             problems.append(f"{r['file']}: traceback on stderr: {err[-300:]}")
+        elif "the traceback is in" in err:  # the CLI's line for an error it did not expect
+            problems.append(f"{r['file']}: not a FiresideError: {err.strip()[:300]}")
         elif rc == 2 and len(err.strip().splitlines()) != 1:
             problems.append(f"{r['file']}: a refusal of more than one line: {err[-300:]}")
     assert not problems, f"{len(problems)} of {len(results)} files:\n" + "\n".join(problems)
