@@ -90,9 +90,8 @@ _active: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("template_
 
 def _run() -> _Run:
     run = _active.get()
-    if run is None:  # rendered outside render(): still bounded
-        run = _Run(Budget(), time.monotonic() + Budget().seconds)
-        _active.set(run)
+    if run is None:  # a compiled template used outside render(): sizes still bounded
+        return _Run(Budget(), time.monotonic() + Budget().seconds)
     return run
 
 
@@ -257,7 +256,7 @@ def _strftime_now(fmt: str) -> str:
 def _tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None,
             separators: tuple[str, str] | None = None, sort_keys: bool = False) -> str:
     """transformers' ``tojson``: plain JSON, not Jinja's HTML-escaped Markup."""
-    if indent is not None:
+    if isinstance(indent, int):
         _run().size(abs(indent), "an indent")
     return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators,
                       sort_keys=sort_keys)
