@@ -203,3 +203,26 @@ def test_an_implausible_layer_count_is_refused_before_memory_is_spent(tmp_path: 
     bad = write_model(tmp_path / "layers.gguf", kv={"llama.block_count": 2**31})
     with pytest.raises(BadModelFileError, match="block_count 2147483648 is implausible"):
         Engine().load(bad, LoadSettings(n_ctx=256))
+
+
+def test_the_api_answers_a_hostile_template_with_a_400_and_goes_on(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from fireside.core.server.app import create_app
+
+    engine = Engine()
+    spin = write_model(tmp_path / "spin.gguf", template="{% for i in range(100000) %}"
+                       "{% for j in range(100000) %}{% endfor %}{% endfor %}")
+    engine.load(spin, LoadSettings(n_ctx=256), name="spin")
+    try:
+        client = TestClient(create_app(engine), base_url="http://127.0.0.1:8080")
+        r = client.post("/v1/chat/completions", json={"model": "spin", "messages": HI,
+                                                      "max_tokens": 2})
+        assert r.status_code == 400
+        assert r.json()["error"]["code"] == "template_error"
+        assert "budget" in r.json()["error"]["message"]
+        r = client.post("/v1/completions", json={"model": "spin", "prompt": "hi",
+                                                 "max_tokens": 2})
+        assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] >= 1
+    finally:
+        engine.unload()
