@@ -164,6 +164,7 @@ class Batcher:
             repeat_penalty=p.repeat_penalty, frequency_penalty=p.frequency_penalty,
             presence_penalty=p.presence_penalty, grammar=seq.grammar)
         last = 0
+        seq.progress(keep, len(tokens))
         for begin in range(keep, len(tokens), self.n_batch):
             chunk = tokens[begin:begin + self.n_batch]
             for i, token in enumerate(chunk):
@@ -171,6 +172,7 @@ class Batcher:
             self._decode(len(chunk))
             cached.extend(chunk)
             last = len(chunk) - 1  # the prompt's final token: the only row with logits
+            seq.progress(begin + len(chunk), len(tokens))
         seq.prefill_tokens = len(tokens) - keep
         seq.prefilled_at = time.perf_counter()
         return seq.accept(seq.sampler.sample(self.llm._ctx, last), self.vocab, self._buf)

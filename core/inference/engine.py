@@ -39,6 +39,7 @@ from fireside.core.models.meta import ModelMeta, read_meta
 
 log = logging.getLogger("fireside.engine")
 TokenCallback = Callable[[str], None]
+ProgressCallback = Callable[[int, int], None]  # prompt tokens read so far, of how many
 Listener = Callable[[str, "LoadedModel | None"], None]
 
 
@@ -198,8 +199,13 @@ class Engine:
 
     def chat(self, messages: list[dict[str, Any]], params: SamplingParams | None = None,
              on_token: TokenCallback | None = None, cancel: CancelToken | None = None,
-             *, grammar: Any = None, tools: list[dict[str, Any]] | None = None) -> Completion:
-        """Answer a conversation, rendered with the model's own template."""
+             *, grammar: Any = None, tools: list[dict[str, Any]] | None = None,
+             on_progress: ProgressCallback | None = None) -> Completion:
+        """Answer a conversation, rendered with the model's own template.
+
+        ``on_progress(done, total)`` reports prompt processing (on the engine thread) before
+        the first token, so a window can say how far it has read a long prompt.
+        """
         params = params or SamplingParams()
 
         def prepare() -> tuple[list[int], list[str]]:
@@ -213,7 +219,9 @@ class Engine:
             return list(llm.tokenize(prompt.encode("utf-8"), add_bos=not prompt.startswith(bos),
                                      special=True)), stop
 
-        return self._owner.generate(Sequence(prepare, params, grammar, on_token, cancel))
+        seq = Sequence(prepare, params, grammar, on_token, cancel)
+        seq.on_progress = on_progress
+        return self._owner.generate(seq)
 
     def complete(self, prompt: str, params: SamplingParams | None = None,
                  on_token: TokenCallback | None = None, cancel: CancelToken | None = None,

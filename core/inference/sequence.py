@@ -60,6 +60,7 @@ class Sequence:
         self._pending = ""
         self._emitted: list[str] = []
         self.error: BaseException | None = None  # the caller's own callback failed
+        self.on_progress: Callable[[int, int], None] | None = None  # prefill: done, total
 
     def prepare(self, n_ctx: int) -> None:
         """Render and tokenize on the engine thread; sets the token budget for this request."""
@@ -115,6 +116,14 @@ class Sequence:
             return False
         self.next_token = token
         return True
+
+    def progress(self, done: int, total: int) -> None:
+        """Prompt processing so far; a failing listener never stops the request."""
+        if self.on_progress is not None:
+            try:
+                self.on_progress(done, total)
+            except Exception:  # noqa: BLE001 - a progress display is not worth a request
+                self.on_progress = None
 
     def _emit(self, text: str) -> None:
         self._emitted.append(text)
