@@ -17,6 +17,7 @@ from fireside.gui import qtlog, theme
 from fireside.gui.bridge import Bridge
 from fireside.gui.lifetime import dispose
 from fireside.gui.main_window import MainWindow
+from fireside.gui.views.hub_common import make_downloads
 
 log = logging.getLogger("fireside.gui")
 APP_NAME = "Fireside"
@@ -47,7 +48,7 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
 def create_window(ctx: context.AppContext) -> MainWindow:
     """A window wired to its own Bridge (the window owns and shuts down the bridge)."""
     bridge = Bridge(ctx)
-    window = MainWindow(bridge)
+    window = MainWindow(bridge, make_downloads(bridge))
     bridge.setParent(window)
     hints = QGuiApplication.styleHints()
     hints.colorSchemeChanged.connect(window.follow_color_scheme)

@@ -21,6 +21,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from fireside.core.context import AppContext
+from fireside.core.inference.engine import LoadedModel
 from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
 from fireside.gui.lifetime import GuiThreadCollector
 from fireside.gui.workers import ChatWorker, TaskPool, TokenBuffer, user_message
@@ -105,7 +106,8 @@ class Bridge(QObject):
     model_loaded = Signal(int, object)  # request id, LoadedModel (None after an unload)
     load_failed = Signal(int, str)
     context_overflow = Signal(int, int, int)  # request id, prompt tokens, context (then failed)
-    trimmed = Signal(int, int)  # request id, oldest messages left out to fit (fit=True only)
+    trimmed = Signal(int, int, int)  # request id, messages left out, prompt tokens (fit only)
+    reading = Signal(int, int, int)  # request id, prompt tokens read, of how many
 
     _req_chat = Signal(int, object, object, object, bool)
     _req_load = Signal(int, object, object, str)
@@ -239,8 +241,15 @@ class Bridge(QObject):
     def busy(self) -> bool:
         return bool(self._active) or bool(self._loading)
 
+    def loaded_model(self) -> LoadedModel | None:
+        """What the engine holds now (a plain read; the engine thread may change it)."""
+        return self.ctx.engine.loaded
+
     @Slot()
     def _flush(self) -> None:
+        for rid, (done, total) in self._tokens.drain_progress().items():
+            if rid in self._active:
+                self.reading.emit(rid, done, total)
         for rid, text in self._tokens.drain().items():
             if rid in self._active:  # stale ids (already finished) are dropped
                 self.token_ready.emit(rid, text)
@@ -267,10 +276,10 @@ class Bridge(QObject):
         if req_id in self._active:
             self.context_overflow.emit(req_id, prompt_tokens, n_ctx)
 
-    @Slot(int, int)
-    def _on_trimmed(self, req_id: int, dropped: int) -> None:
+    @Slot(int, int, int)
+    def _on_trimmed(self, req_id: int, dropped: int, prompt_tokens: int) -> None:
         if req_id in self._active:
-            self.trimmed.emit(req_id, dropped)
+            self.trimmed.emit(req_id, dropped, prompt_tokens)
 
     @Slot(int, object)
     def _on_stopped(self, req_id: int, completion: object) -> None:

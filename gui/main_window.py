@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fireside.core.hub.manager import DownloadManager
 from fireside.core.models.library import LocalModel
 from fireside.gui import theme
 from fireside.gui.bridge import Bridge
@@ -43,15 +44,16 @@ VIEWS: list[tuple[str, str, str, str]] = [
 DEFAULT_SIZE = (1200, 800)
 
 
-def mount(bridge: Bridge, title: str, module: str, cls: str) -> QWidget:
-    """The view if it imports and starts; a placeholder saying why not otherwise."""
+def mount(title: str, module: str, cls: str, *collaborators: object) -> QWidget:
+    """The view, built with the collaborators it uses, if it imports and starts; a
+    placeholder saying why not otherwise (the window always opens)."""
     try:
         view_cls: Any = getattr(importlib.import_module(module), cls)
     except (ImportError, AttributeError) as exc:
         log.info("view %s not mounted: %s", title, exc)
         return PlaceholderView(title, f"{module}.{cls} is missing ({exc}).")
     try:
-        widget = view_cls(bridge)
+        widget = view_cls(*collaborators)
     except Exception as exc:
         log.exception("view %s failed to start", title)
         return PlaceholderView(title, f"It failed to start: {exc}")
@@ -65,14 +67,15 @@ def mount(bridge: Bridge, title: str, module: str, cls: str) -> QWidget:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, downloads: DownloadManager,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("mainWindow")
         self.setAccessibleName("Fireside")
         self.setWindowTitle("Fireside")
         self.resize(*DEFAULT_SIZE)
-        self.setMinimumSize(760, 520)
+        self.setMinimumSize(800, 560)
 
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -94,11 +97,17 @@ class MainWindow(QMainWindow):
         self._keys: list[str] = []
         self._add_page("chat", "Chat", self.chat_stack)
         self.views: dict[str, QWidget] = {"chat": self.chat}
+        uses: dict[str, tuple[object, ...]] = {"discover": (bridge, downloads),
+                                               "downloads": (bridge, downloads)}
         for key, title, module, cls in VIEWS:
-            widget = mount(bridge, title, module, cls)
+            widget = mount(title, module, cls, *uses.get(key, (bridge,)))
             self.views[key] = widget
             self._add_page(key, title, widget)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        # Style sheets per subtree, never on the transcript (see theme.style_tree).
+        for widget in (self.nav, self.welcome, *[w for k, w in self.views.items()
+                                                  if k != "chat"]):
+            theme.style_tree(widget)
 
         central = QWidget()
         central.setObjectName("central")
@@ -162,7 +171,7 @@ class MainWindow(QMainWindow):
         size = ui.get("size")
         if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size):
             # restoreGeometry clamps to the current screen; the size asked for wins when it can.
-            self.resize(max(size[0], 760), max(size[1], 520))
+            self.resize(max(size[0], 800), max(size[1], 560))
         view = ui.get("view")
         self.show_view(view if isinstance(view, str) and view in self._keys else "chat")
 

@@ -3,11 +3,18 @@
 A message becomes a list of segments, prose (Qt rich-text HTML) and code (highlighted HTML plus
 the raw code for the copy button), so each code block can be its own widget with a real button.
 Raw HTML in a model's reply is escaped, never rendered.
+
+Rendering is pure Python and touches no Qt object, so whole conversations are rendered on a
+worker thread. While a reply streams, :class:`StreamRenderer` freezes every finished block and
+re-renders only the block being written, so a flush costs what it adds, not the whole reply.
+A code block's language comes from its fence; nothing is guessed (pygments' ``guess_lexer``
+tries every lexer and cost more per flush than everything else together).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -15,7 +22,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import TextLexer, get_lexer_by_name, guess_lexer
+from pygments.lexer import Lexer
+from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 
@@ -40,22 +48,18 @@ def _formatter(style: str) -> HtmlFormatter:
     return HtmlFormatter(style=style, noclasses=True, nowrap=True)
 
 
-def highlight_code(code: str, language: str, style: str) -> str:
+@lru_cache(maxsize=64)
+def _lexer(language: str) -> Lexer:
     try:
-        lexer = get_lexer_by_name(language) if language else None
+        return get_lexer_by_name(language) if language else TextLexer()
     except ClassNotFound:
-        lexer = None
-    if lexer is None:
-        try:
-            lexer = guess_lexer(code) if len(code) > 40 else TextLexer()
-        except ClassNotFound:
-            lexer = TextLexer()
-    body = highlight(code, lexer, _formatter(style)).rstrip("\n")
+        return TextLexer()
+
+
+def highlight_code(code: str, language: str, style: str) -> str:
+    body = highlight(code, _lexer(language.lower()), _formatter(style)).rstrip("\n")
     return ("<pre style=\"margin:0; white-space:pre-wrap; font-family:'DejaVu Sans Mono',"
             f"'Menlo','Consolas',monospace;\">{body}</pre>")
-
-
-_PROSE_CSS = "margin-top:0"
 
 
 def segments(text: str, style: str = "friendly") -> list[Segment]:
@@ -89,7 +93,7 @@ def segments(text: str, style: str = "friendly") -> list[Segment]:
 
 
 def _qt_friendly(rendered: str) -> str:
-    """Small fixes for Qt's HTML subset: inline code gets a tint, paragraphs less gap."""
+    """Small fixes for Qt's HTML subset: inline code gets a tint, tables get rules."""
     return (rendered
             .replace("<code>", "<code style=\"font-family:'DejaVu Sans Mono',monospace;"
                                "background-color:rgba(127,127,127,0.18);\">")
@@ -99,3 +103,67 @@ def _qt_friendly(rendered: str) -> str:
 def plain(text: str) -> str:
     """Escaped text for places that must not interpret Markdown (user messages)."""
     return html.escape(text).replace("\n", "<br>")
+
+
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def frozen_prefix(text: str, start: int = 0) -> int:
+    """How much of ``text`` is finished blocks that later text cannot change.
+
+    Scans from ``start`` (a previous answer, always outside a code fence) and returns the
+    offset of the latest line that begins a new top-level block: a line at column 0 after a
+    blank line, or any line after a closing fence. The block after it is the one still being
+    written. A list split at a blank line renders as two lists until the reply ends, when the
+    whole text is rendered once more.
+    """
+    cut = start
+    fence = ""
+    blank_before = False
+    after_fence = False
+    pos = start
+    while True:
+        end = text.find("\n", pos)
+        if end < 0:
+            return cut  # the last line is still being written
+        line = text[pos:end]
+        nxt = end + 1
+        if fence:
+            stripped = line.strip()
+            if stripped.startswith(fence) and set(stripped) == {fence[0]}:
+                fence = ""
+                after_fence = True
+            pos = nxt
+            continue
+        if line and not line[0].isspace() and (blank_before or after_fence) and pos > start:
+            cut = pos
+        elif after_fence and pos > start:
+            cut = pos
+        after_fence = False
+        opened = _FENCE.match(line)
+        if opened:
+            fence = opened.group(1)
+            blank_before = False
+        else:
+            blank_before = not line.strip()
+        pos = nxt
+
+
+class StreamRenderer:
+    """Segments of a reply as it grows: finished blocks rendered once, the tail each time."""
+
+    def __init__(self, style: str) -> None:
+        self.style = style
+        self.cut = 0
+        self.frozen: list[Segment] = []
+
+    def update(self, text: str) -> tuple[list[Segment], list[Segment]]:
+        """(frozen segments, tail segments) for ``text``, which only ever grows."""
+        if len(text) < self.cut:  # not a continuation: start over
+            self.cut, self.frozen = 0, []
+        new_cut = frozen_prefix(text, self.cut)
+        if new_cut > self.cut:
+            self.frozen.extend(segments(text[self.cut:new_cut], self.style))
+            self.cut = new_cut
+        tail = text[self.cut:]
+        return self.frozen, segments(tail, self.style) if tail.strip() else []

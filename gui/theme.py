@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from weakref import WeakSet
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,27 @@ def apply(app: QApplication) -> Colors:
     pal.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, QColor(colors.muted))
     pal.setColor(QPalette.ColorGroup.Disabled, role.WindowText, QColor(colors.muted))
     app.setPalette(pal)
-    app.setStyleSheet(stylesheet(colors))
+    app.setStyleSheet("")
+    for widget in list(_styled):
+        if shiboken6.isValid(widget):
+            widget.setStyleSheet(stylesheet(colors))
+        else:
+            _styled.discard(widget)
     return colors
+
+
+_styled: WeakSet[QWidget] = WeakSet()
+
+
+def style_tree(widget: QWidget) -> None:
+    """Give ``widget`` and its children the style sheet (again when the scheme changes).
+
+    Never the whole application: under any style sheet Qt routes every size hint through
+    QStyleSheetStyle, which made a transcript of 84 messages cost 228 ms per layout pass
+    (2 ms with the palette alone). The transcript paints its bubbles itself instead.
+    """
+    _styled.add(widget)
+    widget.setStyleSheet(stylesheet(current()))
 
 
 def stylesheet(c: Colors) -> str:
@@ -94,6 +115,12 @@ def stylesheet(c: Colors) -> str:
     QFrame[bubble="assistant"] {{ background: {c.assistant_bubble};
         border: 1px solid {c.border}; border-radius: 10px; }}
     QFrame[bubble="note"] {{ background: {c.warn_bg}; border-radius: 8px; }}
+    QFrame[dropped="true"] {{ border: 1px dashed {c.muted}; }}
+    QFrame[match="true"] {{ border: 2px solid {c.accent}; }}
+    QScrollArea#chatSettings[drawer="true"] {{ background: {c.base};
+        border-left: 1px solid {c.border}; }}
+    QLabel[role="title"] {{ font-size: 15px; font-weight: 600; }}
+    QProgressBar#contextMeter[full="true"]::chunk {{ background: #c92a2a; }}
     QFrame#codeBlock {{ background: {c.code_bg}; border: 1px solid {c.border};
         border-radius: 6px; }}
     QLabel#codeLang {{ color: {c.muted}; font-size: 11px; }}

@@ -38,15 +38,26 @@ class TokenBuffer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._parts: dict[int, list[str]] = {}
+        self._progress: dict[int, tuple[int, int]] = {}
 
     def append(self, req_id: int, text: str) -> None:
         with self._lock:
             self._parts.setdefault(req_id, []).append(text)
 
+    def progress(self, req_id: int, done: int, total: int) -> None:
+        """Prompt processing: only the latest figure per request matters."""
+        with self._lock:
+            self._progress[req_id] = (done, total)
+
     def drain(self) -> dict[int, str]:
         with self._lock:
             parts, self._parts = self._parts, {}
         return {rid: "".join(chunks) for rid, chunks in parts.items() if chunks}
+
+    def drain_progress(self) -> dict[int, tuple[int, int]]:
+        with self._lock:
+            progress, self._progress = self._progress, {}
+        return progress
 
 
 class ChatWorker(QObject):
@@ -58,7 +69,7 @@ class ChatWorker(QObject):
     load_done = Signal(int, object)  # request id, LoadedModel
     load_error = Signal(int, str)
     overflow = Signal(int, int, int)  # request id, prompt tokens, context size
-    trimmed = Signal(int, int)  # request id, how many oldest messages were left out
+    trimmed = Signal(int, int, int)  # request id, messages left out, prompt tokens now
 
     def __init__(self, engine: Engine, tokens: TokenBuffer) -> None:
         super().__init__()
@@ -75,12 +86,14 @@ class ChatWorker(QObject):
             return
         try:
             if fit:
-                messages, dropped = fit_messages(self._engine, messages, params)
+                messages, dropped, size = fit_messages(self._engine, messages, params)
                 if dropped:
-                    self.trimmed.emit(req_id, dropped)
+                    self.trimmed.emit(req_id, dropped, size)
+            tokens = self._tokens
             result = self._engine.chat(
-                messages, params, on_token=lambda text: self._tokens.append(req_id, text),
-                cancel=cancel)
+                messages, params, on_token=lambda text: tokens.append(req_id, text),
+                cancel=cancel, on_progress=lambda done, total: tokens.progress(
+                    req_id, done, total))
         except ContextOverflowError as exc:
             self.overflow.emit(req_id, exc.prompt_tokens, exc.n_ctx)
             self.error.emit(req_id, user_message(exc))
@@ -114,15 +127,16 @@ class ChatWorker(QObject):
 
 
 def fit_messages(engine: Engine, messages: list[dict[str, Any]],
-                 params: SamplingParams) -> tuple[list[dict[str, Any]], int]:
+                 params: SamplingParams) -> tuple[list[dict[str, Any]], int, int]:
     """Leave out the oldest turns until the prompt fits with room for a reply.
 
-    Only called when the person chose "drop oldest turns"; the window says how many went.
-    System messages and the newest message are always kept.
+    Only called when the person chose "drop oldest turns"; the window says how many went
+    and how many tokens the prompt has now. System messages and the newest message are
+    always kept.
     """
     loaded = engine.loaded
     if loaded is None:
-        return messages, 0
+        return messages, 0, 0
     room = min(params.max_tokens or 512, loaded.n_ctx // 4)
     limit = loaded.n_ctx - room
     kept = list(messages)
@@ -131,7 +145,7 @@ def fit_messages(engine: Engine, messages: list[dict[str, Any]],
         size = len(engine.tokenize(engine.render_chat(kept)))
         movable = [i for i, m in enumerate(kept[:-1]) if m.get("role") != "system"]
         if size <= limit or not movable:
-            return kept, dropped
+            return kept, dropped, size
         first = movable[0]
         count = 2 if len(movable) > 1 and kept[first].get("role") == "user" else 1
         del kept[first:first + count]

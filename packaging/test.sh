@@ -6,5 +6,5 @@ bash "$ROOT/packaging/setup.sh"
 cd "$ROOT"
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
 .venv/bin/ruff check .
-.venv/bin/mypy core
+.venv/bin/mypy core gui
 exec .venv/bin/pytest "$@"

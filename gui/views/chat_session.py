@@ -21,7 +21,6 @@ class ReplyState:
     req_id: int = 0
     waiting_for_load: bool = False
     text: str = ""
-    bubble: Any = None  # MessageBubble while the conversation is on screen
     trimmed: int = 0
     overflow: tuple[int, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -48,7 +47,7 @@ def stats_text(stats: dict[str, Any], finish_reason: str) -> str:
 
 def context_text(used: int, limit: int) -> str:
     if limit <= 0:
-        return "Context: no model loaded"
+        return "No model loaded"
     if used <= 0:
         return f"Context: — / {limit:,}"
     return f"Context: {used:,} / {limit:,}"

@@ -1,282 +1,395 @@
-"""The transcript: one bubble per message, Markdown with highlighted code and copy buttons.
+"""The transcript: the conversation's messages, a window of them built at a time.
 
-Streaming updates only the last bubble, and only the segments that changed, so the cost of a
-flush does not grow with the length of the conversation.
+A conversation of thousands of messages opens at once: the transcript knows every entry but
+builds widgets for a window of at most ``MAX_BUILT`` of them, starting from the newest, a few
+per turn of the event loop so the GUI thread never stalls. Scrolling near the top builds older
+ones and lets go of the newest when the window is full (and the other way round), keeping what
+the person reads where it is. Qt's box layout re-lays every widget it holds on each change
+(about 0.5 ms a message on 2 cores), which is why the window is bounded rather than growing.
+Markdown is rendered off the GUI thread by the ``render`` collaborator. Find (Ctrl+F) searches
+every entry and moves the window to the match.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QLayoutItem,
-    QScrollArea,
-    QSizePolicy,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from fireside.gui import markdown, theme
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from fireside.gui import markdown
+from fireside.gui.views.chat_bubble import MessageBubble, Note, muted
 
 MAX_COLUMN = 880
+PAGE = 12  # entries rendered per request
+MAX_BUILT = 30  # widgets alive at once (a full-HD viewport shows about eight)
+SLICE_MS = 5.0  # widget building per event-loop turn (the layout pass after costs more)
+NEAR_PX = 600  # this close to the built content's edge, build more
 
 
-def _label(html: str, name: str) -> QLabel:
-    label = QLabel(html)
-    label.setObjectName(name)
-    label.setAccessibleName(name)
-    label.setTextFormat(Qt.TextFormat.RichText)
-    label.setWordWrap(True)
-    label.setOpenExternalLinks(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-    label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-    return label
+@dataclass(eq=False)
+class Entry:
+    """What the transcript shows for one message or note."""
+
+    role: str  # "user", "assistant" or "note"
+    text: str
+    position: int = -1
+    speaker: str = ""
+    footer: str = ""
+    dropped: bool = False
+    segs: list[markdown.Segment] | None = None
+    widget: QWidget | None = field(default=None, repr=False)
 
 
-def _discard(item: QLayoutItem | None) -> None:
-    """Hide now, delete later: a widget waiting for deletion must not stay on screen."""
-    widget = item.widget() if item is not None else None
-    if widget is not None:
-        widget.hide()
-        widget.deleteLater()
+Render = Callable[[list[str], str, Callable[[list[list[markdown.Segment]]], None]], None]
 
 
-def _flat_button(text: str, name: str, accessible: str) -> QToolButton:
-    button = QToolButton()
-    button.setText(text)
-    button.setObjectName(name)
-    button.setAccessibleName(accessible)
-    button.setToolTip(accessible)
-    button.setProperty("flat", "true")
-    button.setCursor(Qt.CursorShape.PointingHandCursor)
-    return button
+def prerender(entries: list[Entry], style: str) -> list[Entry]:
+    """Render the newest page (on a worker thread) so a conversation opens fully drawn."""
+    for entry in entries[-PAGE:]:
+        if entry.segs is None and entry.role != "note":
+            entry.segs = markdown.segments(entry.text, style)
+    return entries
 
 
-class CodeBlock(QFrame):
-    def __init__(self, seg: markdown.Segment) -> None:
-        super().__init__()
-        self.setObjectName("codeBlock")
-        self.code = seg.code
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 4, 10, 8)
-        layout.setSpacing(2)
-        head = QHBoxLayout()
-        self.lang = QLabel(seg.language or "code")
-        self.lang.setObjectName("codeLang")
-        self.copy = _flat_button("Copy", "copyCode", "Copy code")
-        self.copy.clicked.connect(self._copy)
-        head.addWidget(self.lang)
-        head.addStretch(1)
-        head.addWidget(self.copy)
-        layout.addLayout(head)
-        self.body = _label(seg.html, "codeText")
-        layout.addWidget(self.body)
-
-    def update_from(self, seg: markdown.Segment) -> None:
-        self.code = seg.code
-        if self.body.text() != seg.html:
-            self.body.setText(seg.html)
-        self.lang.setText(seg.language or "code")
-
-    @Slot()
-    def _copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.code)
-        self.copy.setText("Copied")
-        QTimer.singleShot(1500, lambda: self.copy.setText("Copy"))
-
-
-class MessageBubble(QFrame):
-    """One message. ``text`` is the raw Markdown; the widgets are a rendering of it."""
-
-    edit_requested = Signal(int)  # position
-
-    def __init__(self, role: str, text: str, position: int, speaker: str) -> None:
-        super().__init__()
-        self.role = role
-        self.position = position
-        self.text = ""
-        self._segs: list[markdown.Segment] = []
-        self.setProperty("bubble", "user" if role == "user" else "assistant")
-        self.setObjectName(f"{role}Message")
-        self.setAccessibleName(f"{'Your' if role == 'user' else 'Assistant'} message")
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(14, 8, 14, 10)
-        outer.setSpacing(6)
-        head = QHBoxLayout()
-        self.speaker = QLabel(speaker)
-        self.speaker.setProperty("role", "speaker")
-        self.speaker.setObjectName("speaker")
-        head.addWidget(self.speaker)
-        head.addStretch(1)
-        if role == "user":
-            self.edit = _flat_button("Edit", "editMessage", "Edit message")
-            self.edit.clicked.connect(lambda: self.edit_requested.emit(self.position))
-            head.addWidget(self.edit)
-        self.copy = _flat_button("Copy", "copyMessage", "Copy message")
-        self.copy.clicked.connect(self._copy)
-        head.addWidget(self.copy)
-        outer.addLayout(head)
-        self.body = QVBoxLayout()
-        self.body.setSpacing(8)
-        outer.addLayout(self.body)
-        self.footer = QLabel("")
-        self.footer.setObjectName("replyStats")
-        self.footer.setProperty("role", "muted")
-        self.footer.setVisible(False)
-        outer.addWidget(self.footer)
-        self.set_text(text)
-
-    def set_text(self, text: str) -> None:
-        """Re-render, touching only segments whose content changed."""
-        if text == self.text and self._segs:
-            return
-        self.text = text
-        style = theme.current().pygments_style
-        segs = markdown.segments(text, style) if text else [
-            markdown.Segment("prose", "<span style='opacity:0.6'>…</span>")]
-        for i, seg in enumerate(segs):
-            item = self.body.itemAt(i) if i < self.body.count() else None
-            existing = item.widget() if item is not None else None
-            if i < len(self._segs) and self._segs[i] == seg and existing is not None:
-                continue
-            if isinstance(existing, CodeBlock) and seg.kind == "code":
-                existing.update_from(seg)
-            elif isinstance(existing, QLabel) and seg.kind == "prose":
-                existing.setText(seg.html)
-            else:
-                while self.body.count() > i:
-                    _discard(self.body.takeAt(i))
-                self.body.addWidget(CodeBlock(seg) if seg.kind == "code"
-                                    else _label(seg.html, "messageText"))
-        while self.body.count() > len(segs):
-            _discard(self.body.takeAt(len(segs)))
-        self._segs = segs
-
-    def set_footer(self, text: str) -> None:
-        self.footer.setText(text)
-        self.footer.setVisible(bool(text))
-
-    def set_editable(self, on: bool) -> None:
-        edit = getattr(self, "edit", None)
-        if edit is not None:
-            edit.setEnabled(on)
-
-    @Slot()
-    def _copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.text)
-
-
-class Note(QFrame):
-    """A visible remark in the transcript (turns left out, a reply stopped)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.setProperty("bubble", "note")
-        self.setObjectName("transcriptNote")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 6, 12, 6)
-        label = QLabel(text)
-        label.setWordWrap(True)
-        label.setObjectName("noteText")
-        label.setAccessibleName(text)
-        layout.addWidget(label)
-        self.text = text
+def render_now(texts: list[str], style: str,
+               done: Callable[[list[list[markdown.Segment]]], None]) -> None:
+    """The synchronous renderer (tests, tiny transcripts)."""
+    done([markdown.segments(t, style) for t in texts])
 
 
 class Transcript(QScrollArea):
     edit_requested = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, style: Callable[[], str], render: Render = render_now,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("transcriptScroll")
         self.setAccessibleName("Transcript")
+        self._style = style
+        self._render = render
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QFrame.Shape.NoFrame)
         body = QWidget()
         body.setObjectName("transcriptBody")
+        body.setAutoFillBackground(True)  # the palette's Window colour: no style sheet here
         row = QHBoxLayout(body)
+        self._row = row
         row.setContentsMargins(16, 16, 16, 16)
-        column = QWidget()
-        column.setMaximumWidth(MAX_COLUMN)
-        self.column = QVBoxLayout(column)
+        self._col_widget = QWidget()
+        self._col_widget.setMaximumWidth(MAX_COLUMN)
+        self.column = QVBoxLayout(self._col_widget)
         self.column.setContentsMargins(0, 0, 0, 0)
         self.column.setSpacing(12)
         self.column.addStretch(1)
         row.addStretch(0)
-        row.addWidget(column, 1)
+        row.addWidget(self._col_widget, 1)
         row.addStretch(0)
         self.setWidget(body)
-        self.empty = QLabel("Start the conversation below.")
+        self._body = body
+        self.empty = muted(QLabel("Start the conversation below."))
         self.empty.setObjectName("emptyTranscript")
-        self.empty.setProperty("role", "muted")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.column.insertWidget(0, self.empty)
+
+        self.entries: list[Entry] = []
+        self._lo = self._hi = 0  # entries[_lo:_hi] have widgets
+        self._generation = 0  # bumps on every rebuild: late renders of an old window drop
+        self._rendering = False
+        self._build: list[tuple[int, Entry, bool]] = []  # (index, entry, at_top), in order
+        self._then: list[Callable[[], None]] = []
+        self._pump = QTimer(self)
+        self._pump.setSingleShot(True)
+        self._pump.setInterval(0)
+        self._pump.timeout.connect(self._build_some)
         self._stick = True
+        self._anchor: tuple[QWidget, int] | None = None
+        self._release = QTimer(self)
+        self._release.setSingleShot(True)
+        self._release.setInterval(100)
+        self._release.timeout.connect(self._release_anchor)
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(self._on_range)
         bar.valueChanged.connect(self._on_scroll)
 
-    # -- contents ------------------------------------------------------------------------
+    # -- what is on screen ---------------------------------------------------------------
     def widgets(self) -> list[QWidget]:
-        out = []
-        for i in range(self.column.count()):
-            item = self.column.itemAt(i)
-            w = item.widget() if item is not None else None
-            if w is not None and w is not self.empty:
-                out.append(w)
-        return out
+        return [e.widget for e in self.entries[self._lo:self._hi] if e.widget is not None]
 
     def bubbles(self) -> list[MessageBubble]:
         return [w for w in self.widgets() if isinstance(w, MessageBubble)]
 
+    @property
+    def unbuilt(self) -> int:
+        """Entries with no widget (older or newer than the window)."""
+        return len(self.entries) - (self._hi - self._lo)
+
+    @property
+    def building(self) -> bool:
+        """A page is being rendered or built."""
+        return self._rendering or bool(self._build)
+
+    @property
+    def at_end(self) -> bool:
+        return self._hi == len(self.entries)
+
+    def entry_for(self, position: int) -> Entry | None:
+        return next((e for e in reversed(self.entries)
+                     if e.role != "note" and e.position == position), None)
+
+    def bubble_for(self, position: int) -> MessageBubble | None:
+        entry = self.entry_for(position)
+        widget = entry.widget if entry is not None else None
+        return widget if isinstance(widget, MessageBubble) else None
+
+    # -- filling -------------------------------------------------------------------------
+    def _drop_widgets(self) -> None:
+        for entry in self.entries[self._lo:self._hi]:
+            self._unmake(entry)
+        self._generation += 1
+        self._build = []
+        self._then = []
+        self._rendering = False
+        self._anchor = None
+
     def clear(self) -> None:
-        for w in self.widgets():
-            self.column.removeWidget(w)
-            w.hide()
-            w.deleteLater()
+        self._drop_widgets()
+        self.entries = []
+        self._lo = self._hi = 0
         self.empty.setVisible(True)
         self._stick = True
 
+    def set_entries(self, entries: list[Entry]) -> None:
+        """Show a conversation: the newest entries now, older ones when scrolled to."""
+        self.clear()
+        self.entries = list(entries)
+        self._lo = self._hi = len(self.entries)
+        self.empty.setVisible(not self.entries)
+        self._older()
+
+    def append(self, entry: Entry) -> Entry:
+        """A new message at the end; the window jumps back to the end to show it."""
+        if not self.at_end:
+            self._rebuild_at(len(self.entries))
+        self.entries.append(entry)
+        self._make(entry, at_top=False)
+        self._hi = len(self.entries)
+        self._stick = True
+        self.empty.setVisible(False)
+        self._trim(keep_bottom=True)
+        return entry
+
     def add_message(self, role: str, text: str, position: int, speaker: str) -> MessageBubble:
-        bubble = MessageBubble(role, text, position, speaker)
-        bubble.edit_requested.connect(self.edit_requested)
-        self._append(bubble)
-        return bubble
+        entry = self.append(Entry(role, text, position, speaker,
+                                  segs=markdown.segments(text, self._style()) if text else []))
+        assert isinstance(entry.widget, MessageBubble)
+        return entry.widget
 
     def add_note(self, text: str) -> Note:
-        note = Note(text)
-        self._append(note)
-        return note
-
-    def _append(self, widget: QWidget) -> None:
-        self.empty.setVisible(False)
-        self.column.insertWidget(self.column.count() - 1, widget)
-        self._stick = True
+        entry = self.append(Entry("note", text))
+        assert isinstance(entry.widget, Note)
+        return entry.widget
 
     def remove_from(self, position: int) -> None:
-        """Drop bubbles at ``position`` and after (and notes after them)."""
-        cut = False
-        for w in self.widgets():
-            if isinstance(w, MessageBubble) and w.position >= position:
-                cut = True
-            if cut:
-                self.column.removeWidget(w)
-                w.hide()
-                w.deleteLater()
-        self.empty.setVisible(not self.widgets())
+        """Drop messages at ``position`` and after (and the notes after them)."""
+        cut = next((i for i, e in enumerate(self.entries)
+                    if e.role != "note" and e.position >= position), len(self.entries))
+        for entry in self.entries[cut:]:
+            self._unmake(entry)
+        del self.entries[cut:]
+        self._hi = min(self._hi, cut)
+        self._lo = min(self._lo, self._hi)
+        self._build = [b for b in self._build if b[0] < cut]
+        self.empty.setVisible(not self.entries)
 
-    # -- follow the newest text ----------------------------------------------------------
+    def _rebuild_at(self, index: int) -> None:
+        """Let go of the window and start a new one ending at ``index`` (exclusive)."""
+        self._drop_widgets()
+        self._lo = self._hi = index
+
+    # -- building ------------------------------------------------------------------------
+    def _older(self) -> None:
+        if self._lo > 0:
+            self._request(max(0, self._lo - PAGE), self._lo, at_top=True)
+
+    def _newer(self) -> None:
+        if self._hi < len(self.entries):
+            self._request(self._hi, min(len(self.entries), self._hi + PAGE), at_top=False)
+
+    def _request(self, start: int, end: int, *, at_top: bool) -> None:
+        """Render entries[start:end] off the GUI thread, then build them in slices."""
+        if self._rendering or self._build:
+            return
+        page = [(i, self.entries[i]) for i in range(start, end)
+                if self.entries[i].widget is None]
+        todo = [e for _i, e in page if e.segs is None and e.role != "note"]
+        generation = self._generation
+        self._rendering = True
+
+        def rendered(result: list[list[markdown.Segment]]) -> None:
+            if generation != self._generation:
+                return
+            for entry, segs in zip(todo, result, strict=True):
+                entry.segs = segs
+            self._rendering = False
+            ordered = list(reversed(page)) if at_top else page
+            self._build.extend((i, e, at_top) for i, e in ordered)
+            self._build_some()  # the first slice now; the pump does the rest
+
+        if todo:
+            self._render([e.text for e in todo], self._style(), rendered)
+        else:
+            rendered([])
+
+    @Slot()
+    def _build_some(self) -> None:
+        started = time.perf_counter()
+        top = any(at_top for _i, _e, at_top in self._build)
+        if top and not self._stick:
+            self._set_anchor()
+        while self._build and (time.perf_counter() - started) * 1000 < SLICE_MS:
+            index, entry, at_top = self._build.pop(0)
+            if index >= len(self.entries) or self.entries[index] is not entry \
+                    or entry.widget is not None:
+                continue
+            if at_top and index == self._lo - 1:
+                self._make(entry, at_top=True)
+                self._lo = index
+            elif not at_top and index == self._hi:
+                self._make(entry, at_top=False)
+                self._hi = index + 1
+        self._trim(keep_bottom=not top)
+        if top and not self._stick:
+            self._restore_anchor()
+        if self._build:
+            self._pump.start()
+            return
+        then, self._then = self._then, []
+        for fn in then:
+            fn()
+        self._fill()
+
+    def _fill(self) -> None:
+        """Build more while the built content does not reach past the viewport."""
+        if not self.isVisible() or self._rendering or self._build:
+            return
+        bar = self.verticalScrollBar()
+        if self._lo > 0 and (bar.maximum() == 0 or bar.value() < NEAR_PX):
+            self._older()
+        elif self._hi < len(self.entries) and bar.value() > bar.maximum() - NEAR_PX:
+            self._newer()
+
+    def _trim(self, *, keep_bottom: bool) -> None:
+        """Keep at most MAX_BUILT widgets, letting go of the end away from the reader."""
+        while self._hi - self._lo > MAX_BUILT:
+            if keep_bottom:
+                self._unmake(self.entries[self._lo])
+                self._lo += 1
+            else:
+                self._unmake(self.entries[self._hi - 1])
+                self._hi -= 1
+
+    def _make(self, entry: Entry, *, at_top: bool) -> None:
+        widget: QWidget
+        if entry.role == "note":
+            widget = Note(entry.text)
+        else:
+            bubble = MessageBubble(entry.role, entry.position, entry.speaker)
+            bubble.edit_requested.connect(self.edit_requested)
+            segs = entry.segs if entry.segs is not None else (
+                markdown.segments(entry.text, self._style()) if entry.text else [])
+            bubble.show_segments(entry.text, segs)
+            if entry.footer:
+                bubble.set_footer(entry.footer)
+            if entry.dropped:
+                bubble.set_dropped(True)
+            widget = bubble
+        entry.widget = widget
+        # Lay the text out now, inside the caller's time slice, not in one later pass.
+        width = self._col_widget.width()
+        if width > 0 and widget.hasHeightForWidth():
+            widget.heightForWidth(width)
+        if at_top:
+            self.column.insertWidget(1, widget)  # after the (hidden) empty label
+        else:
+            self.column.insertWidget(self.column.count() - 1, widget)
+
+    def _unmake(self, entry: Entry) -> None:
+        widget, entry.widget = entry.widget, None
+        if widget is not None:
+            self.column.removeWidget(widget)
+            widget.hide()
+            widget.deleteLater()
+
+    def show_entry(self, index: int, then: Callable[[], None]) -> None:
+        """Move the window to ``index`` (a find result) and call ``then`` once it is built."""
+        if self._lo <= index < self._hi:
+            then()
+            return
+        self._rebuild_at(min(len(self.entries), index + PAGE // 2))
+        self._stick = False
+        self._then.append(then)
+        self._request(max(0, index - PAGE // 2), self._hi, at_top=True)
+
+    def reveal(self, entry: Entry) -> None:
+        if entry.widget is not None:
+            self._stick = False
+            self._row.activate()
+            self.ensureWidgetVisible(entry.widget, 0, 40)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fill)
+
+    # -- follow the newest text; keep still what the person reads ------------------------
+    def _set_anchor(self) -> None:
+        """Remember the first widget in view and its offset, before the content above moves."""
+        top = self.verticalScrollBar().value()
+        for w in self.widgets():
+            y = w.mapTo(self._body, QPoint(0, 0)).y()
+            if y + w.height() >= top:
+                self._anchor = (w, y - top)
+                return
+
+    def _restore_anchor(self) -> None:
+        if self._anchor is None:
+            return
+        self.column.activate()
+        self._row.activate()
+        self._release.start()
+        self._apply_anchor()
+
+    def _apply_anchor(self) -> None:
+        if self._anchor is None:
+            return
+        widget, offset = self._anchor
+        if widget.parentWidget() is None:
+            self._anchor = None
+            return
+        y = widget.mapTo(self._body, QPoint(0, 0)).y()
+        bar = self.verticalScrollBar()
+        bar.blockSignals(True)
+        bar.setValue(y - offset)
+        bar.blockSignals(False)
+
+    @Slot()
+    def _release_anchor(self) -> None:
+        self._anchor = None
+
     @Slot(int)
     def _on_scroll(self, value: int) -> None:
         bar = self.verticalScrollBar()
-        self._stick = value >= bar.maximum() - 24
+        self._stick = value >= bar.maximum() - 24 and self.at_end
+        self._anchor = None
+        self._fill()
 
     @Slot(int, int)
     def _on_range(self, _low: int, high: int) -> None:
         if self._stick:
             self.verticalScrollBar().setValue(high)
+        else:
+            self._apply_anchor()

@@ -34,8 +34,10 @@ from fireside.core.hub.catalog import (
     search,
 )
 from fireside.core.hub.licenses import LicenseClass
+from fireside.core.hub.manager import DownloadManager
 from fireside.core.hub.remote_header import Fit, remote_fit
-from fireside.gui.views.hub_common import downloads_for, hub_config, license_color
+from fireside.gui.bridge import Bridge
+from fireside.gui.views.hub_common import hub_config, license_color
 from fireside.gui.views.repo_page import RepoPage
 
 DEBOUNCE_MS = 350
@@ -55,9 +57,11 @@ def _named(widget: Any, name: str, accessible: str) -> Any:
 
 
 class DiscoverView(QWidget):
-    def __init__(self, bridge: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, downloads: DownloadManager,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
+        self.downloads = downloads
         self.setObjectName("discoverView")
         self.setAccessibleName("Discover")
         self._search_id = 0
@@ -225,8 +229,7 @@ class DiscoverView(QWidget):
                 rid == self._repo_id and self.page.set_fit(name, fit)))
 
     def _download(self, detail: RepoDetail, choice: FileChoice) -> None:
-        manager = downloads_for(self.bridge)
-        job = manager.submit(detail.repo, [f.path for f in choice.files],
+        job = self.downloads.submit(detail.repo, [f.path for f in choice.files],
                              revision=detail.sha, license_id=detail.license.license_id,
                              total_bytes=choice.size)
         self.status.setText(f"Downloading {job.label} — progress in Downloads")

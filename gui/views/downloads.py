@@ -7,8 +7,6 @@ Pause, resume and cancel only set flags or queue work: they never block.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QFrame,
@@ -31,7 +29,8 @@ from fireside.core.hub.manager import (
     DownloadJob,
     DownloadManager,
 )
-from fireside.gui.views.hub_common import downloads_for, human_bytes
+from fireside.gui.bridge import Bridge
+from fireside.gui.views.hub_common import human_bytes
 
 REFRESH_MS = 500
 
@@ -109,12 +108,13 @@ class JobRow(QFrame):
 
 
 class DownloadsView(QWidget):
-    def __init__(self, bridge: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, downloads: DownloadManager,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("downloadsView")
         self.setAccessibleName("Downloads")
-        self.manager = downloads_for(bridge)
+        self.manager = downloads
         self.rows: dict[int, JobRow] = {}
         self.cleared: set[int] = set()
         heading = QLabel("<h2>Downloads</h2>")

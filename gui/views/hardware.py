@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from fireside.core.hardware import probe
 from fireside.core.hardware.measure import LoadMeasurement, LoadMonitor
+from fireside.gui.bridge import Bridge
 
 log = logging.getLogger("fireside.gui.hardware")
 SAMPLE_MS = 1000
@@ -91,7 +92,7 @@ class HardwareView(QWidget):
 
     ROWS = ("Weights", "KV cache", "Overhead", "Total")
 
-    def __init__(self, bridge: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("hardwareView")
         self.setAccessibleName("Hardware")

@@ -1,15 +1,15 @@
-"""What Discover, Downloads and My Models share: one download queue per bridge, badges.
+"""What Discover, Downloads and My Models share: the download queue's making, badges.
 
-The queue belongs to the composition root's bridge (created on first use; paused and its threads
-joined when the bridge shuts down), so Discover's Download button and the Downloads view see the
-same jobs without a module-level singleton.
+The composition root makes one queue per window (:func:`make_downloads`; paused and its
+threads joined when the bridge shuts down) and hands it to Discover and Downloads, so both see
+the same jobs without a module-level singleton.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
@@ -18,8 +18,10 @@ from fireside.core.hub.common import HubConfig
 from fireside.core.hub.licenses import LicenseClass
 from fireside.core.hub.manager import QUEUED, RUNNING, DownloadManager
 
+if TYPE_CHECKING:
+    from fireside.gui.bridge import Bridge
+
 log = logging.getLogger("fireside.gui.hub")
-_ATTR = "_fireside_download_manager"
 BADGE_COLORS: dict[str, str] = {
     LicenseClass.COMMERCIAL.value: "#2f9e44",
     LicenseClass.ATTRIBUTION.value: "#1971c2",
@@ -30,23 +32,18 @@ BADGE_COLORS: dict[str, str] = {
 FIT_COLORS = {"fits": "#2f9e44", "tight": "#e8590c", "too big": "#c92a2a", "unknown": "#868e96"}
 
 
-def hub_config(bridge: Any) -> HubConfig:
+def hub_config(bridge: Bridge) -> HubConfig:
     return HubConfig.from_settings(bridge.ctx.settings.read().hub)
 
 
-def downloads_for(bridge: Any) -> DownloadManager:
-    """The bridge's download queue; jobs left by the last run come back paused."""
-    manager: DownloadManager | None = getattr(bridge, _ATTR, None)
-    if manager is None:
-        ctx = bridge.ctx
-        parallel = ctx.settings.read().hub.parallel_downloads
-        manager = DownloadManager(ctx.library, ctx.paths.downloads, lambda: hub_config(bridge),
-                                  parallel=max(1, parallel))
-        setattr(bridge, _ATTR, manager)
-        bridge.submit(manager.restore)
-        on_shutdown = getattr(bridge, "on_shutdown", None)
-        if on_shutdown is not None:
-            on_shutdown(lambda: stop_downloads(manager))
+def make_downloads(bridge: Bridge) -> DownloadManager:
+    """A window's download queue; jobs left by the last run come back paused."""
+    ctx = bridge.ctx
+    parallel = ctx.settings.read().hub.parallel_downloads
+    manager = DownloadManager(ctx.library, ctx.paths.downloads, lambda: hub_config(bridge),
+                              parallel=max(1, parallel))
+    bridge.submit(manager.restore)
+    bridge.on_shutdown(lambda: stop_downloads(manager))
     return manager
 
 

@@ -30,6 +30,7 @@ from fireside.core.hardware import estimate, probe
 from fireside.core.inference.types import KV_CACHE_TYPES, LoadSettings
 from fireside.core.models.meta import ModelMeta
 from fireside.core.settings import Settings
+from fireside.gui.bridge import Bridge
 
 log = logging.getLogger("fireside.gui.load_dialog")
 AUTO_KEY = "load_auto_gpu_layers"  # settings.ui[AUTO_KEY][model] = True when "auto" is ticked
@@ -48,7 +49,7 @@ def _size(n: int) -> str:
 class LoadSettingsDialog(QDialog):
     """``exec()`` then :meth:`load_settings` / :attr:`override`; saved on accept."""
 
-    def __init__(self, bridge: Any, name: str, meta: ModelMeta,
+    def __init__(self, bridge: Bridge, name: str, meta: ModelMeta,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("loadSettingsDialog")

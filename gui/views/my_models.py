@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from fireside.core.hub.licenses import verdict
 from fireside.core.models.library import LocalModel
+from fireside.gui.bridge import Bridge
 from fireside.gui.views.hub_common import human_bytes, license_color
 
 COLUMNS = ("Name", "Size", "Quant", "License", "Last used")
@@ -40,7 +41,7 @@ def _when(ts: float) -> str:
 
 
 class MyModelsView(QWidget):
-    def __init__(self, bridge: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("myModelsView")

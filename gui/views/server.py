@@ -38,6 +38,7 @@ from fireside.core.server.reqlog import RequestLogEntry
 from fireside.core.server.runner import ServerRunner, state_path
 from fireside.core.server.security import check_bind, is_loopback, new_api_key
 from fireside.core.settings import ServerSettings
+from fireside.gui.bridge import Bridge
 
 log = logging.getLogger("fireside.gui.server")
 LOG_COLUMNS = ("Time", "Method", "Path", "Model", "Tokens", "Latency", "Status")
@@ -52,7 +53,7 @@ def _named(widget: Any, name: str, accessible: str) -> Any:
 
 
 class ServerView(QWidget):
-    def __init__(self, bridge: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("serverView")

@@ -64,7 +64,7 @@ def test_type_and_send_streams_a_reply(window: MainWindow, qtbot: QtBot,
     assert window.chat.transcript.bubbles()[-1].text == reply.content
     assert reply.stats["decode_tokens_per_s"] > 0 and reply.stats["ttft_s"] > 0
     assert "tok/s" in window.chat.stats.text()
-    assert "/ 4,096" in window.chat.context_meter.format()
+    assert "/ 4,096" in window.chat.status.meter.format()
     assert _stored(window) == [("user", "Hello\nName a colour."), ("assistant", reply.content)]
     assert window.chat.list_model.rowCount() == 1
 
@@ -143,15 +143,15 @@ def test_load_error_shows_and_the_app_lives(window: MainWindow, qtbot: QtBot,
     qtbot.waitUntil(lambda: chat.settings.model.findData("broken") >= 0, timeout=10_000)
     starter_name = chat.settings.current_model()
     chat.settings.model.activated.emit(chat.settings.model.findData("broken"))
-    qtbot.waitUntil(chat.error_bar.isVisible, timeout=30_000)
-    assert "broken" in chat.error_label.text() or "GGUF" in chat.error_label.text()
+    qtbot.waitUntil(chat.banners.error_bar.isVisible, timeout=30_000)
+    assert "broken" in chat.banners.error_label.text() or "GGUF" in chat.banners.error_label.text()
     assert not chat.settings.load_bar.isVisible()
     # Still alive: pick the good model again and chat.
     chat.settings.model.activated.emit(chat.settings.model.findData(starter_name))
     _send(qtbot, window, "Still there?")
     wait_idle(window)
     assert chat.messages[-1].role == "assistant" and chat.messages[-1].content
-    assert not chat.error_bar.isVisible()
+    assert not chat.banners.error_bar.isVisible()
 
 
 def test_conversation_list_rename_search_delete_undo(window: MainWindow, qtbot: QtBot,
@@ -199,11 +199,26 @@ def test_context_overflow_is_said_and_drop_oldest_fixes_it(
     wait_idle(win)
     chat.send(long_text)
     wait_idle(win)
-    assert chat.context_bar.isVisible()
-    assert "no longer fits" in chat.context_label.text()
+    assert chat.banners.context_bar.isVisible()
+    assert "no longer fits" in chat.banners.context_label.text()
     assert chat.messages[-1].role == "user"  # the question is kept, nothing cut silently
-    qtbot.mouseClick(chat.drop_oldest, Qt.MouseButton.LeftButton)
+    assert _meter_used(chat.status.meter.format()) > 256  # it said how much too big
+    seen: list[tuple[str, bool]] = []  # the meter as the trimmed signal left it
+    win.bridge.trimmed.connect(
+        lambda *_: seen.append((chat.status.meter.format(), chat.reply is not None)))
+    qtbot.mouseClick(chat.banners.drop_oldest, Qt.MouseButton.LeftButton)
     wait_idle(win)
+    # The meter follows the moment turns are dropped, not when the reply ends.
+    assert seen and seen[0][1] and _meter_used(seen[0][0]) <= 256
     last = chat.messages[-1]
     assert last.role == "assistant" and last.stats["dropped_messages"] >= 2
     assert "left out" in chat.stats.text()
+    dropped = [b for b in chat.transcript.bubbles() if not b.dropped.isHidden()]
+    assert len(dropped) == last.stats["dropped_messages"]
+    assert dropped[0].position == 0  # the oldest turns are the ones marked
+
+
+def _meter_used(text: str) -> int:
+    """``Context: 1,234 / 4,096`` → 1234."""
+    used = text.split(":", 1)[1].split("/", maxsplit=1)[0].strip().replace(",", "")
+    return int(used) if used.isdigit() else 0

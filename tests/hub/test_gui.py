@@ -22,7 +22,7 @@ from fireside.gui.bridge import Bridge
 from fireside.gui.lifetime import dispose
 from fireside.gui.views.discover import DiscoverView
 from fireside.gui.views.downloads import DownloadsView
-from fireside.gui.views.hub_common import downloads_for
+from fireside.gui.views.hub_common import make_downloads
 from fireside.gui.views.my_models import MyModelsView
 
 # Screenshots go to docs/ only when asked (FIRESIDE_SCREENSHOTS=1): a test run must not
@@ -56,7 +56,7 @@ def _select(view: DiscoverView, repo: str) -> None:
 
 def test_discover_search_repo_page_and_download(qtbot: QtBot, bridge: Bridge,
                                                 hub: HubServer) -> None:
-    view = DiscoverView(bridge)
+    view = DiscoverView(bridge, make_downloads(bridge))
     qtbot.addWidget(view)
     view.resize(1280, 800)
     view.show()
@@ -88,7 +88,7 @@ def test_discover_search_repo_page_and_download(qtbot: QtBot, bridge: Bridge,
     page.table.selectRow(2)
     assert page.download.isEnabled()
     qtbot.mouseClick(page.download, LEFT)
-    manager = downloads_for(bridge)
+    manager = view.downloads
     qtbot.waitUntil(lambda: any(j.state == DONE for j in manager.jobs()), timeout=WAIT)
     names = [m.entry.repo for m in bridge.ctx.library.list()]
     assert names == ["fireside-test/Tiny-Llama-GGUF"]
@@ -99,7 +99,7 @@ def test_discover_search_repo_page_and_download(qtbot: QtBot, bridge: Bridge,
 
 
 def test_repo_page_screenshot(qtbot: QtBot, bridge: Bridge) -> None:
-    view = DiscoverView(bridge)
+    view = DiscoverView(bridge, make_downloads(bridge))
     qtbot.addWidget(view)
     view.resize(1280, 800)
     view.show()
@@ -115,8 +115,8 @@ def test_repo_page_screenshot(qtbot: QtBot, bridge: Bridge) -> None:
 
 def test_downloads_view_pause_resume_cancel(qtbot: QtBot, bridge: Bridge,
                                             hub: HubServer) -> None:
-    manager = downloads_for(bridge)
-    view = DownloadsView(bridge)
+    manager = make_downloads(bridge)
+    view = DownloadsView(bridge, manager)
     qtbot.addWidget(view)
     view.resize(900, 520)
     view.show()

@@ -1,0 +1,131 @@
+"""Which model the chat pane uses: the picker's list, the choice remembered, loading it.
+
+The pane asks; the engine (through the Bridge) loads, and this follows the load's signals to
+keep the picker's status line true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from fireside.core.inference.engine import LoadedModel
+from fireside.core.inference.types import LoadSettings
+from fireside.core.models.library import LocalModel
+from fireside.gui.bridge import Bridge
+from fireside.gui.views.chat_banners import Banners
+from fireside.gui.views.chat_reply import ChatState, ReplyController
+from fireside.gui.views.chat_settings import SettingsPanel
+
+
+class ModelChooser(QObject):
+    models_changed = Signal(object)  # list[LocalModel]
+
+    def __init__(self, bridge: Bridge, state: ChatState, settings: SettingsPanel,
+                 banners: Banners, replies: ReplyController, save_conversation: Callable[[], None],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.state = state
+        self.settings = settings
+        self.banners = banners
+        self.replies = replies
+        self._save_conversation = save_conversation
+        self.known: list[LocalModel] = []
+        self.default = ""
+        self._load_req = 0
+        bridge.load_started.connect(self._on_load_started)
+        bridge.load_progress.connect(self._on_load_progress)
+        bridge.model_loaded.connect(self._on_model_loaded)
+        bridge.load_failed.connect(self._on_load_failed)
+
+    def refresh(self, select: str = "") -> None:
+        ctx = self.bridge.ctx
+
+        def fetch() -> tuple[list[LocalModel], str]:
+            return ctx.library.list(), str(ctx.settings.read().ui.get("chat_model", ""))
+
+        self.bridge.submit(fetch, lambda result: self._on_list(result, select),
+                           self.banners.show_error)
+
+    def _on_list(self, result: tuple[list[LocalModel], str], select: str) -> None:
+        models, remembered = result
+        self.known = models
+        self.default = select or self.default or remembered
+        usable = [m.name for m in models if not m.error]
+        if not self.default and usable:
+            self.default = usable[0]
+        conv = self.state.conv
+        self.settings.set_models(models, conv.model if conv and conv.model else self.default)
+        if select:
+            self.choose(select)
+        self.models_changed.emit(models)
+
+    def choose(self, name: str) -> None:
+        """The picker: remember the choice and load it now, with visible progress."""
+        self.default = name
+        self.settings.select_model(name)
+        conv = self.state.conv
+        if conv is not None and conv.model != name:
+            conv.model = name
+            self._save_conversation()
+        settings_store = self.bridge.ctx.settings
+
+        def remember() -> None:
+            s = settings_store.read()
+            s.ui["chat_model"] = name
+            settings_store.write(s)
+
+        self.bridge.submit(remember)
+        loaded = self.bridge.loaded_model()
+        if (loaded is None or loaded.name != name) and self.state.reply is None:
+            self.load(name)
+
+    def load(self, name: str) -> None:
+        model = next((m for m in self.known if m.name == name), None)
+        if model is None:
+            self.banners.show_error(f"The model {name!r} is not in the library any more.")
+            self.replies.model_failed()
+            return
+        ctx = self.bridge.ctx
+        self.settings.set_loading(f"Loading {name}…")
+
+        def start(load_settings: LoadSettings) -> None:
+            self._load_req = self.bridge.load_model(model.path, load_settings, name)
+
+        self.bridge.submit(lambda: ctx.settings.read().load_settings_for(name), start,
+                           self.banners.show_error)
+
+    @Slot(int, str)
+    def _on_load_started(self, req_id: int, name: str) -> None:
+        self._load_req = req_id
+        self.settings.set_loading(f"Loading {name}…")
+
+    @Slot(int, float)
+    def _on_load_progress(self, req_id: int, elapsed: float) -> None:
+        if req_id == self._load_req:
+            self.settings.set_loading(f"Loading {self.settings.current_model()}… {elapsed:.1f} s")
+
+    @Slot(int, object)
+    def _on_model_loaded(self, req_id: int, loaded: object) -> None:
+        if req_id != self._load_req:
+            return
+        self.settings.set_loading(None)
+        if not isinstance(loaded, LoadedModel):
+            self.settings.model_status.setText("No model loaded")
+            return
+        self.settings.model_status.setText(
+            f"Loaded · context {loaded.n_ctx:,} tokens · {loaded.load_s:.1f} s")
+        self.banners.error_bar.setVisible(False)
+        self.replies.show_context(self.replies.last_stats())
+        self.replies.model_ready()
+
+    @Slot(int, str)
+    def _on_load_failed(self, req_id: int, message: str) -> None:
+        if req_id != self._load_req:
+            return
+        self.settings.set_loading(None)
+        self.settings.model_status.setText("Not loaded: see the message above")
+        self.banners.show_error(f"Could not load the model: {message}")
+        self.replies.model_failed()
