@@ -40,6 +40,7 @@ def bad(param: str, message: str) -> ApiError:
 # Python's recursion limit, which 10,000-deep nesting used to hit (a 500).
 MAX_DEPTH = 64
 INT_MAX = 2**31 - 1  # llama.cpp takes counts as C ints
+MAX_EMBEDDING_INPUTS = 2048  # OpenAI's own limit per request
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -208,6 +209,9 @@ def embedding_inputs(body: dict[str, Any]) -> list[str]:
         raise bad("input", "'input' must be a string or a non-empty list of strings")
     if any(not v for v in value):
         raise bad("input", "'input' must not contain empty strings")
+    if len(value) > MAX_EMBEDDING_INPUTS:
+        raise bad("input", f"'input' may hold at most {MAX_EMBEDDING_INPUTS} strings, as at "
+                  "OpenAI; send the rest in further requests")
     fmt = body.get("encoding_format", "float")
     if fmt not in ("float", "base64", None):
         raise bad("encoding_format", "'encoding_format' must be 'float' or 'base64'")

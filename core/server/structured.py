@@ -21,9 +21,41 @@ TOOL_CALL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTAL
 PREFIXES = ("[TOOL_CALLS]", "<|python_tag|>", "<tool_call>", "functools")
 
 
+# The schema-to-grammar converter spells a repetition out once per allowed count: one
+# ``{"type": "string", "minLength": 1000000000}`` grew the process past 24 GB (OOM-killed).
+MAX_REPEAT = 1000
+_COUNTS = frozenset({"minLength", "maxLength", "minItems", "maxItems", "minProperties",
+                     "maxProperties", "minContains", "maxContains"})
+_QUANTIFIER = re.compile(r"\{\s*(\d+)\s*(?:,\s*(\d*)\s*)?\}")
+
+
+def _check_schema_size(schema: Any, param: str) -> None:
+    """Refuse counts the grammar would have to spell out more than MAX_REPEAT times."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if key in _COUNTS and isinstance(value, int | float) and value > MAX_REPEAT:
+                raise bad(param, f"'{key}' of {value} is too large for a grammar (at most "
+                          f"{MAX_REPEAT})")
+            if key == "pattern" and isinstance(value, str):
+                for low, high in _QUANTIFIER.findall(value):
+                    if any(len(n) > 6 or int(n) > MAX_REPEAT for n in (low, high) if n):
+                        raise bad(param, f"the pattern repeats more than {MAX_REPEAT} times: "
+                                  f"{value[:80]!r}")
+            if isinstance(value, dict | list):
+                stack.append(value)
+
+
 def _grammar_from_schema(schema: Any, param: str) -> Any:
     from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
+    _check_schema_size(schema, param)
     try:
         return LlamaGrammar.from_string(json_schema_to_gbnf(json.dumps(schema)), verbose=False)
     except Exception as exc:  # the converter raises bare Exceptions on unsupported schemas

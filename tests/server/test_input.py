@@ -112,6 +112,17 @@ def test_foreign_origins_are_refused(make_server: MakeServer, model_name: str) -
                            "max_tokens": 10**30}, "max_tokens"),
     ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
                            "top_k": 2**40}, "top_k"),
+    # the grammar converter spells repetitions out: minLength 10**9 was OOM-killed at 24 GB
+    # (kept at 10**6 here so that a regression fails slowly rather than taking CI down)
+    ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "response_format": {
+        "type": "json_schema", "json_schema": {"schema": {"type": "string", "minLength": 10**6}}}},
+     "response_format.json_schema"),
+    ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                           "tool_choice": "required", "tools": [{"type": "function", "function": {
+                               "name": "f", "parameters": {"type": "object", "properties": {
+                                   "x": {"type": "string", "pattern": "^a{1000000}$"}}}}}]},
+     "tools"),
+    ("/embeddings", {"input": ["a"] * 2049}, "input"),
 ])
 def test_malformed_fields_answer_400(server: ServerRunner, model_name: str, path: str,
                                      payload: dict[str, Any], param: str) -> None:
