@@ -27,7 +27,7 @@ from fireside.gui.lifetime import GuiThreadCollector
 from fireside.gui.workers import ChatWorker, TaskPool, TokenBuffer, user_message
 
 log = logging.getLogger("fireside.gui.bridge")
-FLUSH_MS = 30  # one frame-ish: tokens reach the transcript at most ~33 times a second
+FLUSH_MS = 80  # 12.5 flushes a second: on 2 cores each costs decode speed (bench/gui_latency.py)
 LOAD_TICK_MS = 200
 THREAD_WAIT_MS = 15000
 _Task = tuple[Callable[[], Any], Callable[[Any], None] | None, Callable[[str], None] | None]

@@ -122,23 +122,22 @@ def frozen_prefix(text: str, start: int = 0) -> int:
     blank_before = False
     after_fence = False
     pos = start
-    while True:
+    while pos < len(text):
         end = text.find("\n", pos)
-        if end < 0:
-            return cut  # the last line is still being written
-        line = text[pos:end]
-        nxt = end + 1
+        line = text[pos:] if end < 0 else text[pos:end]
         if fence:
+            if end < 0:
+                return cut
             stripped = line.strip()
             if stripped.startswith(fence) and set(stripped) == {fence[0]}:
                 fence = ""
                 after_fence = True
-            pos = nxt
+            pos = end + 1
             continue
-        if line and not line[0].isspace() and (blank_before or after_fence) and pos > start:
-            cut = pos
-        elif after_fence and pos > start:
-            cut = pos
+        if pos > start and (after_fence or (blank_before and line and not line[0].isspace())):
+            cut = pos  # this line begins a new block: everything before it is finished
+        if end < 0:
+            return cut  # the last line is still being written
         after_fence = False
         opened = _FENCE.match(line)
         if opened:
@@ -146,7 +145,8 @@ def frozen_prefix(text: str, start: int = 0) -> int:
             blank_before = False
         else:
             blank_before = not line.strip()
-        pos = nxt
+        pos = end + 1
+    return cut
 
 
 class StreamRenderer:

@@ -174,6 +174,7 @@ class ChatView(QWidget):
             self._narrow = narrow
             self.header.set_settings_toggle(narrow, checked=False)
             if narrow:
+                self.split.setSizes([190, max(300, self.width() - 190)])
                 self.settings.setParent(self)
                 self.settings.setProperty("drawer", "true")
                 self.settings.setVisible(False)
@@ -272,7 +273,8 @@ class ChatView(QWidget):
         self.settings.select_model(conv.model or self.models.default)
         self.settings.preset.setCurrentIndex(max(0, self.settings.preset.findText(conv.preset)))
         last = self.replies.last_stats()
-        self.status.show_stats(last)
+        ended = next((m.finish_reason for m in reversed(messages) if m.role == "assistant"), "")
+        self.status.show_stats(last, ended)
         self.replies.show_context(last)
         self.replies.update_buttons()
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLayoutItem,
     QToolButton,
     QVBoxLayout,
@@ -31,6 +32,7 @@ from fireside.gui import markdown, theme
 
 MIN_LABEL_PX = 40
 HFW_CACHE = 8
+HINT_WIDTH = 480
 WAITING = markdown.Segment("prose", "<span style='opacity:0.6'>…</span>")
 
 
@@ -153,8 +155,6 @@ class SizedCard(QFrame):
         super().__init__()
         self.inner = QWidget(self)
         self._hfw: dict[int, int] = {}
-        self._hint: QSize | None = None
-        self._min_hint: QSize | None = None
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt's name
         return True
@@ -168,19 +168,17 @@ class SizedCard(QFrame):
         return height
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        if self._hint is None:
-            self._hint = self.inner.sizeHint()
-        return self._hint
+        # The column gives every card its full width, so only the height matters; asking the
+        # inner layout for its own width hint would lay the text out once more per change.
+        width = self.width() if self.width() > MIN_LABEL_PX else HINT_WIDTH
+        return QSize(HINT_WIDTH, self.heightForWidth(width))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        if self._min_hint is None:
-            self._min_hint = QSize(MIN_LABEL_PX, self.inner.minimumSizeHint().height())
-        return self._min_hint
+        return QSize(MIN_LABEL_PX, 0)  # heights come from heightForWidth
 
     def _resized(self) -> None:
         """The contents changed: forget the remembered sizes, tell the layout."""
         self._hfw.clear()
-        self._hint = self._min_hint = None
         self.updateGeometry()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
@@ -213,6 +211,9 @@ class MessageBubble(SizedCard):
         self.setObjectName(f"{role}Message")
         self.setAccessibleName(f"{'Your' if role == 'user' else 'Assistant'} message")
         outer = QVBoxLayout(self.inner)
+        # No minimum-size bookkeeping: with it, every relayout asks each label for its
+        # minimum height at this width (uncached in Qt), laying out all its text again.
+        outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         outer.setContentsMargins(14, 8, 14, 10)
         outer.setSpacing(6)
         head = QHBoxLayout()

@@ -61,4 +61,8 @@ class StatusStrip(QWidget):
         self.meter.setRange(0, max(limit, 1))
         self.meter.setValue(min(used, max(limit, 1)))
         self.meter.setFormat(context_text(used, limit))
-        self.meter.setProperty("full", "true" if limit and used > limit else "false")
+        full = "true" if limit and used > limit else "false"
+        if self.meter.property("full") != full:
+            self.meter.setProperty("full", full)
+            self.meter.style().unpolish(self.meter)
+            self.meter.style().polish(self.meter)

@@ -108,6 +108,8 @@ class Transcript(QScrollArea):
         self._pump.timeout.connect(self._build_some)
         self._stick = True
         self._anchor: tuple[QWidget, int] | None = None
+        self._target: QWidget | None = None  # a find result to keep in view
+        self._quiet = False  # scrolling that we do, not the person
         self._release = QTimer(self)
         self._release.setSingleShot(True)
         self._release.setInterval(100)
@@ -336,10 +338,25 @@ class Transcript(QScrollArea):
         self._request(max(0, index - PAGE // 2), self._hi, at_top=True)
 
     def reveal(self, entry: Entry) -> None:
+        """Scroll to ``entry``; again as the layout settles (the range grows after this)."""
         if entry.widget is not None:
             self._stick = False
+            self._anchor = None
+            self._target = entry.widget
+            self._release.start(400)
             self._row.activate()
-            self.ensureWidgetVisible(entry.widget, 0, 40)
+            self._apply_target()
+
+    def _apply_target(self) -> None:
+        target = self._target
+        if target is None or target.parentWidget() is None:
+            self._target = None
+            return
+        self._quiet = True
+        try:
+            self.ensureWidgetVisible(target, 0, 40)
+        finally:
+            self._quiet = False
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -348,6 +365,8 @@ class Transcript(QScrollArea):
     # -- follow the newest text; keep still what the person reads ------------------------
     def _set_anchor(self) -> None:
         """Remember the first widget in view and its offset, before the content above moves."""
+        if self._target is not None:
+            return  # a find result is being brought into view: it is the anchor
         top = self.verticalScrollBar().value()
         for w in self.widgets():
             y = w.mapTo(self._body, QPoint(0, 0)).y()
@@ -379,17 +398,23 @@ class Transcript(QScrollArea):
     @Slot()
     def _release_anchor(self) -> None:
         self._anchor = None
+        self._target = None
 
     @Slot(int)
     def _on_scroll(self, value: int) -> None:
+        if self._quiet:
+            return
         bar = self.verticalScrollBar()
         self._stick = value >= bar.maximum() - 24 and self.at_end
         self._anchor = None
+        self._target = None
         self._fill()
 
     @Slot(int, int)
     def _on_range(self, _low: int, high: int) -> None:
         if self._stick:
             self.verticalScrollBar().setValue(high)
+        elif self._target is not None:
+            self._apply_target()
         else:
             self._apply_anchor()

@@ -222,3 +222,18 @@ def _meter_used(text: str) -> int:
     """``Context: 1,234 / 4,096`` → 1234."""
     used = text.split(":", 1)[1].split("/", maxsplit=1)[0].strip().replace(",", "")
     return int(used) if used.isdigit() else 0
+
+
+def test_status_says_reading_then_writing(window: MainWindow, qtbot: QtBot,
+                                          wait_idle: Any) -> None:
+    chat = window.chat
+    said: list[str] = []
+    window.bridge.reading.connect(lambda *_: said.append(chat.stats.text()))
+    window.bridge.token_ready.connect(lambda *_: said.append(chat.stats.text()))
+    chat.send("Please summarise: " + "the keeper climbed the stairs and lit the lamp. " * 60)
+    wait_idle(window)
+    reading = [s for s in said if s.startswith("Reading the prompt")]
+    assert reading and any("%" in s for s in reading)  # with llama.cpp's progress
+    assert "Writing…" in said
+    assert said.index("Writing…") > said.index(reading[0])
+    assert "tok/s" in chat.stats.text()  # and the figures once it ended
