@@ -44,6 +44,7 @@ def main() -> int:
     from fireside.core.inference.types import CancelToken, SamplingParams
     from fireside.core.models import starter
     from fireside.gui.app import create_window, ensure_app
+    from fireside.gui.lifetime import settle_heap
     from fireside.gui.stall import StallMeter
 
     _app = ensure_app(["fireside-bench"])  # keep the QApplication alive for the run
@@ -86,6 +87,7 @@ def main() -> int:
     chat = win.chat
     pump_until(None, lambda: chat.settings.current_model() != "", 30)
     chat.settings.set_sampling(params)
+    settle_heap()  # as gui.app.run does once the window is up
 
     def engine_alone() -> dict[str, float]:
         """The engine streaming in a thread while the event loop has nothing to draw."""

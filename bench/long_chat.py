@@ -2,7 +2,8 @@
 
 For each size (1,000 and 10,000 messages of ~400 bytes of Markdown with code, tables and
 lists, written into the store with the app closed), on a throwaway FIRESIDE_HOME, offscreen:
-  * start-up: the window opens on that conversation (it is the most recent one);
+  * start-up: the window opens on that conversation (it is the most recent one); timed from
+    the window's first show (building the window itself is reported apart);
   * switch: from another conversation to it;
   * scroll: 40 jumps to the top, each building older history.
 Reported: ms until the newest message is on screen, worst and p99 stall while opening and
@@ -45,6 +46,8 @@ def main() -> int:
     else:
         print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         for r in results:
+            print(f"{r['messages']:>6} messages, window : built and shown in "
+                  f"{r['startup']['window_ms']:.0f} ms (every view, before the conversation)")
             for phase in ("startup", "switch"):
                 p = r[phase]
                 print(f"{r['messages']:>6} messages, {phase:<7}: newest visible in "
@@ -68,7 +71,7 @@ def measure(count: int) -> dict[str, Any]:
     from fireside.core import context
     from fireside.core.models import starter
     from fireside.gui.app import create_window, ensure_app
-    from fireside.gui.lifetime import dispose
+    from fireside.gui.lifetime import dispose, settle_heap
     from fireside.gui.stall import StallMeter
     from tests.gui.long_chat import seed
 
@@ -114,16 +117,19 @@ def measure(count: int) -> dict[str, Any]:
     rss0 = proc.memory_info().rss
     meter = StallMeter()
     want = [long_id]
-    meter.start()
     started = time.perf_counter()
     win = create_window(ctx)
     win.resize(1280, 800)
     win.show()
+    app.processEvents()  # the first show: every view polished and laid out once
+    settle_heap()  # as gui.app.run does once the window is up
+    shown = time.perf_counter()
+    meter.start()
     run_until(newest_visible)
-    visible = (time.perf_counter() - started) * 1000  # from before the window was built
+    visible = (time.perf_counter() - shown) * 1000
     settle(1000)
     meter.stop()
-    startup = {"visible_ms": visible,
+    startup = {"window_ms": (shown - started) * 1000, "visible_ms": visible,
                "worst_ms": meter.worst_ms, "p99_ms": meter.percentile_ms(0.99),
                "built": len(win.chat.transcript.bubbles())}
 

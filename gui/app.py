@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from fireside.core import context, logs
 from fireside.gui import qtlog, theme
 from fireside.gui.bridge import Bridge
-from fireside.gui.lifetime import dispose
+from fireside.gui.lifetime import dispose, settle_heap
 from fireside.gui.main_window import MainWindow
 from fireside.gui.views.hub_common import make_downloads
 
@@ -61,6 +61,8 @@ def run(argv: list[str]) -> int:
     app = ensure_app([sys.argv[0] if sys.argv else "fireside", *argv])
     window = create_window(ctx)
     window.show()
+    app.processEvents()
+    settle_heap()
     log.info("window open (platform %s)", app.platformName())
     code = int(app.exec())
     window.shutdown()  # already done by closeEvent unless the app was quit another way

@@ -87,6 +87,18 @@ class GuiThreadCollector(QObject):
         collect_due()
 
 
+def settle_heap() -> None:
+    """Once the window is up: collect, then move what survived out of the collector's sight.
+
+    A full collection walks every tracked object (about 140,000 with a window and a model):
+    48-83 ms on the GUI thread, a visible stall whenever the oldest generation comes due.
+    What exists at start-up lives as long as the app, so ``gc.freeze()`` it; garbage made
+    later is still collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def dispose(*objects: QObject | None) -> None:
     """Delete ``objects`` (and their children) now, on the GUI thread, then collect here.
 

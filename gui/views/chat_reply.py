@@ -235,7 +235,9 @@ class ReplyController(QObject):
             if entry is not None:
                 entry.text, entry.segs, entry.footer = text, None, stats_text(stats, finish)
                 if isinstance(entry.widget, MessageBubble):
-                    entry.widget.set_text(text, self.hooks.style())  # once whole: exact
+                    # The streamed rendering stays: rendering the whole reply again here cost
+                    # one long stall at the end of every reply (new widgets for every block).
+                    entry.widget.stream(text, self.hooks.style())
                     entry.widget.set_footer(entry.footer)
             self.status.show_stats(stats, finish)
             self.show_context(stats)
