@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QToolButton, QWidget
-from superqt import QElidingLabel
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
 from fireside.gui.views.chat_find import FindBar
+from fireside.gui.views.chat_status import elided_label
 from fireside.gui.views.chat_transcript import Transcript
 
 
@@ -27,12 +27,8 @@ class ChatHeader(QWidget):
         self.setObjectName("chatHeader")
         row = QHBoxLayout(self)
         row.setContentsMargins(18, 8, 12, 0)
-        self.title = QElidingLabel("New conversation")
-        self.title.setObjectName("conversationTitle")
-        self.title.setAccessibleName("Conversation title")
-        self.title.setProperty("role", "title")
-        self.title.setElideMode(Qt.TextElideMode.ElideRight)
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title = elided_label("New conversation", "conversationTitle",
+                                  "Conversation title", "title")
         row.addWidget(self.title, 1)
         self.find_button = _tool("Find", "findButton", "Find in conversation", "Find (Ctrl+F)")
         self.find_button.clicked.connect(self.open_find)

@@ -15,18 +15,24 @@ from superqt import QElidingLabel
 from fireside.gui.views.chat_session import context_text, stats_text
 
 
+def elided_label(text: str, name: str, accessible: str, role: str) -> QElidingLabel:
+    """One line that elides at any width (its whole text in the tooltip when set)."""
+    label = QElidingLabel(text)
+    label.setObjectName(name)
+    label.setAccessibleName(accessible)
+    label.setProperty("role", role)
+    label.setElideMode(Qt.TextElideMode.ElideRight)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
 class StatusStrip(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chatStatus")
         row = QHBoxLayout(self)
         row.setContentsMargins(18, 4, 18, 0)
-        self.label = QElidingLabel("")
-        self.label.setObjectName("replyStatsBar")
-        self.label.setAccessibleName("Reply statistics")
-        self.label.setProperty("role", "muted")
-        self.label.setElideMode(Qt.TextElideMode.ElideRight)
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.label = elided_label("", "replyStatsBar", "Reply statistics", "muted")
         row.addWidget(self.label, 1)
         self.meter = QProgressBar()
         self.meter.setObjectName("contextMeter")
