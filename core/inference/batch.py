@@ -156,8 +156,12 @@ class Batcher:
             self._make_room(seq, running)
         else:
             self._drop_idle(except_slot=slot)
-        if seq.params.seed is not None:
-            self.llm.set_seed(seq.params.seed)
+        # The sampler chain takes Llama._seed when it is built, and set_seed() stays in force:
+        # every request sets its own, so one seeded API call never fixes the window's
+        # "random" replies (LLAMA_DEFAULT_SEED asks llama.cpp for a fresh random seed).
+        seed = seq.params.seed
+        self.llm.set_seed(llama_cpp.LLAMA_DEFAULT_SEED if seed is None or seed < 0
+                          else seed & 0xFFFFFFFF)
         p = seq.params
         seq.sampler = self.llm._init_sampler(
             top_k=p.top_k, top_p=p.top_p, min_p=p.min_p, temp=p.temperature,

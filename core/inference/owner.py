@@ -23,13 +23,15 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 from fireside.core.inference.sequence import Sequence
-from fireside.core.inference.types import CancelToken, Completion
+from fireside.core.inference.types import CancelToken, Completion, Stats
 
 T = TypeVar("T")
+CANCEL_POLL_S = 0.05  # how soon a Stop reaches a request that is still queued
 
 
 class _Call:
@@ -84,11 +86,17 @@ class OwnerThread:
         return self._wait(item.future, cancel)
 
     def generate(self, seq: Sequence) -> Completion:
-        """Run ``seq`` on the batch and wait for its answer."""
+        """Run ``seq`` on the batch and wait for its answer; cancelled while still queued,
+        it ends at once with nothing written."""
         if self.is_owner:
             raise RuntimeError("generation requested from the engine thread itself")
         self._put(seq)
-        return self._wait(seq.future, seq.cancel)
+        try:
+            return self._wait(seq.future, seq.cancel)
+        except CancelledError:
+            if seq.cancel is not None and seq.cancel.cancelled:
+                return Completion("", "cancelled", Stats())
+            raise
 
     def _put(self, item: _Call | Sequence) -> None:
         with self._lock:
@@ -103,9 +111,17 @@ class OwnerThread:
     def _wait(future: Future[T], cancel: CancelToken | None) -> T:
         """Block for the answer. If the waiting caller is interrupted (Ctrl-C in the CLI),
         the work is cancelled too: a queued one never starts, a running one stops at its
-        next token."""
+        next token. A ``cancel`` set while the work is still queued cancels it now
+        (CancelledError) rather than when the owner reaches it."""
         try:
-            return future.result()
+            while True:
+                try:
+                    return future.result(timeout=CANCEL_POLL_S if cancel is not None else None)
+                except FutureTimeout:
+                    if cancel is not None and cancel.cancelled and future.cancel():
+                        raise CancelledError("cancelled while queued") from None
+        except CancelledError:
+            raise
         except BaseException:
             if not future.done():
                 future.cancel()
