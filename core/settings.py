@@ -43,7 +43,7 @@ class ServerSettings:
     allowed_hosts: list[str] = field(default_factory=list)
     jit_load: bool = True
     idle_unload_s: int = 0  # 0 = never
-    max_queue: int = 8
+    max_queue: int = 64  # a burst of 64 requests waits its turn; past it, 429 + Retry-After
     max_body_bytes: int = 8 * 1024 * 1024
 
 

@@ -56,6 +56,7 @@ class Sequence:
         self.count = 0
         self.prefill_tokens = 0
         self.started = self.first_at = self.prefilled_at = 0.0
+        self.submitted = time.perf_counter()
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
         self._emitted: list[str] = []
@@ -144,6 +145,7 @@ class Sequence:
         stats.prefill_tokens = self.prefill_tokens
         if self.started:
             stats.ttft_s = (self.first_at or end) - self.started
+            stats.queue_s = max(0.0, self.started - self.submitted)
         prefill_s = self.prefilled_at - self.started
         if self.prefill_tokens and prefill_s > 0:
             stats.prefill_tokens_per_s = self.prefill_tokens / prefill_s

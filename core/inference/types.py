@@ -61,6 +61,7 @@ class Stats:
     context_used: int = 0
     context_limit: int = 0
     total_s: float = 0.0
+    queue_s: float = 0.0  # waited for the engine before its prompt was read
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

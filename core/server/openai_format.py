@@ -15,6 +15,12 @@ from fireside.core.server.structured import ToolPlan, parse_tool_calls
 FINGERPRINT = "fireside"
 
 
+
+def note_usage(info: dict[str, Any], completion: Completion) -> None:
+    """What the request log shows of an answer: its tokens and its wait in the queue."""
+    info["tokens"] = completion.stats.prompt_tokens + completion.stats.completion_tokens
+    info["queue_s"] = completion.stats.queue_s
+
 def _usage(completion: Completion) -> dict[str, int]:
     stats = completion.stats
     return {"prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.completion_tokens,
@@ -44,7 +50,7 @@ class ChatFormat:
         self._started = False
 
     def _message(self, completion: Completion) -> tuple[dict[str, Any], str]:
-        self.info["tokens"] = completion.stats.prompt_tokens + completion.stats.completion_tokens
+        note_usage(self.info, completion)
         finish = _finish(completion)
         if self.plan is not None:
             content, calls = parse_tool_calls(completion.text, self.plan)
@@ -114,14 +120,14 @@ class TextFormat:
                              "finish_reason": finish}]}
 
     def body(self, completion: Completion) -> dict[str, Any]:
-        self.info["tokens"] = completion.stats.prompt_tokens + completion.stats.completion_tokens
+        note_usage(self.info, completion)
         return {**self._wrap(completion.text, _finish(completion)), "usage": _usage(completion)}
 
     def chunk(self, text: str) -> str:
         return _event(self._wrap(text, None))
 
     def final(self, completion: Completion) -> list[str]:
-        self.info["tokens"] = completion.stats.prompt_tokens + completion.stats.completion_tokens
+        note_usage(self.info, completion)
         events = [_event(self._wrap("", _finish(completion)))]
         if self.include_usage:
             events.append(_event({"id": self.id, "object": "text_completion",

@@ -27,6 +27,7 @@ class RequestLogEntry:
     tokens: int | None
     latency_s: float
     status: int
+    queue_s: float | None = None  # waited for the engine (generation requests only)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,7 +62,8 @@ class RequestLog:
             await self.app(scope, receive, logged_send)
         finally:
             entry = RequestLogEntry(wall, scope["method"], scope["path"], info.get("model"),
-                                    info.get("tokens"), time.perf_counter() - start, status)
+                                    info.get("tokens"), time.perf_counter() - start, status,
+                                    info.get("queue_s"))
             log.info("%s %s %s %s tokens=%s %.0f ms", entry.method, entry.path, entry.status,
                      entry.model or "-", entry.tokens, entry.latency_s * 1000)
             self.emit(entry)

@@ -41,7 +41,7 @@ from fireside.core.settings import ServerSettings
 from fireside.gui.bridge import Bridge
 
 log = logging.getLogger("fireside.gui.server")
-LOG_COLUMNS = ("Time", "Method", "Path", "Model", "Tokens", "Latency", "Status")
+LOG_COLUMNS = ("Time", "Method", "Path", "Model", "Tokens", "Queued", "Latency", "Status")
 MAX_LOG_ROWS = 500
 LAN_HOST = "0.0.0.0"
 
@@ -315,12 +315,13 @@ class ServerView(QWidget):
         cells = (time.strftime("%H:%M:%S", time.localtime(entry.time)), entry.method,
                  entry.path, entry.model or "—",
                  "—" if entry.tokens is None else str(entry.tokens),
+                 "—" if entry.queue_s is None else f"{entry.queue_s * 1000:.0f} ms",
                  f"{entry.latency_s * 1000:.0f} ms", str(entry.status))
         for col, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            if col in (4, 5, 6):
+            if col in (4, 5, 6, 7):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if col == 6 and entry.status >= 400:
+            if col == 7 and entry.status >= 400:
                 item.setForeground(Qt.GlobalColor.red)
             self.table.setItem(0, col, item)
         while self.table.rowCount() > MAX_LOG_ROWS:
