@@ -26,6 +26,7 @@ from fireside.core.errors import (
 from fireside.core.inference import templates
 from fireside.core.inference.batch import Batcher, widen_context
 from fireside.core.inference.owner import OwnerThread
+from fireside.core.inference.readers import ModelReaders
 from fireside.core.inference.sequence import Sequence
 from fireside.core.inference.types import (
     KV_CACHE_TYPES,
@@ -63,6 +64,7 @@ class Engine:
         self._listeners: list[Listener] = []
         self._state_lock = threading.Lock()
         self._batcher: Batcher | None = None
+        self._readers = ModelReaders()
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -159,11 +161,12 @@ class Engine:
             self._notify("unloaded", None)
 
     def _unload_owned(self) -> None:
-        if self._batcher is not None:
-            self._batcher.close()
-        if self._llm is not None:
-            self._llm.close()
-        self._llm, self._loaded, self._batcher = None, None, None
+        with self._readers.swapping():  # a tokenize in progress finishes first
+            if self._batcher is not None:
+                self._batcher.close()
+            if self._llm is not None:
+                self._llm.close()
+            self._llm, self._loaded, self._batcher = None, None, None
 
     def release_thread(self, timeout: float | None = None) -> bool:
         """End the owner thread after the calls already queued (a window closing); the model
@@ -177,19 +180,19 @@ class Engine:
 
     # -- text ----------------------------------------------------------------------------
     def tokenize(self, text: str, *, special: bool = True) -> list[int]:
-        def run() -> list[int]:
+        """On the calling thread, beside the batch: it reads the vocabulary only."""
+        with self._readers.reading():
             llm, _ = self._require()
             return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
 
-        return self._owner.call(run)
-
     def render_chat(self, messages: list[dict[str, Any]],
                     tools: list[dict[str, Any]] | None = None) -> str:
-        llm, loaded = self._require()
-        return templates.render(loaded.meta.chat_template, messages,
-                                bos_token=self._token_text(llm, loaded.meta.bos_token_id),
-                                eos_token=self._token_text(llm, loaded.meta.eos_token_id),
-                                tools=tools)
+        with self._readers.reading():  # the token texts come from the model: hold it
+            llm, loaded = self._require()
+            bos = self._token_text(llm, loaded.meta.bos_token_id)
+            eos = self._token_text(llm, loaded.meta.eos_token_id)
+        return templates.render(loaded.meta.chat_template, messages, bos_token=bos,
+                                eos_token=eos, tools=tools)
 
     @staticmethod
     def _token_text(llm: Any, token_id: int | None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fireside.core.errors import ModelNotLoadedError
 from fireside.core.inference.engine import Engine
 from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
 
@@ -66,3 +67,54 @@ def test_stop_of_a_queued_request_ends_it_at_once(one_slot: Engine) -> None:
     assert result.finish_reason == "cancelled" and result.text == ""  # type: ignore[attr-defined]
     runner.join(120)
     assert first == ["length"]
+
+
+def test_tokenize_does_not_wait_for_the_batch(one_slot: Engine) -> None:
+    started = threading.Event()
+    done = threading.Event()
+
+    def busy() -> None:
+        one_slot.chat([{"role": "user", "content": "Tell a very long story."}],
+                      SamplingParams(temperature=0.0, max_tokens=300, repeat_penalty=1.0),
+                      on_token=lambda _t: started.set())
+        done.set()
+
+    runner = threading.Thread(target=busy)
+    runner.start()
+    assert started.wait(60)
+    t0 = time.perf_counter()
+    tokens = one_slot.tokenize("The lighthouse keeper climbed the stairs.")
+    waited = time.perf_counter() - t0
+    assert tokens and not done.is_set()  # answered while the generation still ran
+    assert waited < 1.0  # before: it queued behind the whole generation (seconds)
+    runner.join(120)
+
+
+def test_unload_waits_for_readers_and_readers_never_crash(starter_file: Path) -> None:
+    eng = Engine()
+    eng.load(starter_file, LoadSettings(n_ctx=512, parallel=1))
+    stop = threading.Event()
+    outcomes: list[str] = []
+
+    def hammer() -> None:
+        while not stop.is_set():
+            try:
+                eng.tokenize("word " * 200)
+                eng.render_chat([{"role": "user", "content": "hi"}])
+                outcomes.append("ok")
+            except ModelNotLoadedError:
+                outcomes.append("unloaded")
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    for _ in range(3):  # unload and load again under the readers' feet
+        eng.unload()
+        eng.load(starter_file, LoadSettings(n_ctx=512, parallel=1))
+    stop.set()
+    for t in threads:
+        t.join(10)
+    eng.unload()
+    eng.release_thread(10)
+    assert "ok" in outcomes  # and the process is still here: no use-after-free
