@@ -3,7 +3,8 @@
 Only the first bytes of the remote GGUF are fetched (an HTTP Range request), grown whenever the
 parser says the header goes on (``TruncatedHeaderError.needed``), so the KV-cache figure comes
 from the real layer and head counts instead of a guess from the file size. When the header
-cannot be read, the verdict falls back to the file size and says so.
+cannot be read (a gated repo answering 401, a broken file) the verdict is "unknown", never
+"fits": the file size alone gives a rough figure for the reason text, not a verdict.
 """
 
 from __future__ import annotations
@@ -121,32 +122,45 @@ def _estimate_need(meta: ModelMeta | None, file_size: int, n_ctx: int) -> tuple[
     return weights + kv + _OVERHEAD, "header"
 
 
+def unknown_fit(file_size: int, n_ctx: int = 4096, available: int | None = None,
+                why: str = "") -> Fit:
+    """The verdict for a file whose header could not be read: "unknown", with the file-size
+    figure in the reason only (no layer counts, no KV figure: nothing to say it fits)."""
+    avail = available_memory() if available is None else available
+    need, source = _estimate_need(None, file_size, n_ctx)
+    gib = 1024 ** 3
+    cause = f" ({why})" if why else ""
+    reason = (f"fit unknown: its header could not be read{cause}; from file size only it "
+              f"would need about {need / gib:.2f} GiB at {n_ctx} tokens, "
+              f"{avail / gib:.2f} GiB free")
+    return Fit("unknown", need, avail, n_ctx, 0, source, reason)
+
+
 def fit_verdict(meta: ModelMeta | None, file_size: int, n_ctx: int = 4096,
                 available: int | None = None) -> Fit:
     """Fit of one model at ``n_ctx`` against free memory, plus the largest context that fits.
 
     With a header and no explicit ``available``, the hardware estimator answers (RAM and
-    VRAM, offload); otherwise a simple weights + KV + overhead figure against free RAM."""
-    if meta is not None and available is None:
+    VRAM, offload); otherwise a simple weights + KV + overhead figure against free RAM.
+    Without a header (``meta`` None) the verdict is "unknown" (:func:`unknown_fit`)."""
+    if meta is None:
+        return unknown_fit(file_size, n_ctx, available)
+    if available is None:
         hw = _hardware_fit(meta, min(n_ctx, meta.context_length or n_ctx))
         if hw is not None:
             return hw
     avail = available_memory() if available is None else available
-    if meta is not None and meta.context_length:
+    if meta.context_length:
         n_ctx = min(n_ctx, meta.context_length)
     need, source = _estimate_need(meta, file_size, n_ctx)
-    max_ctx = 0
-    if meta is not None:
-        lo, hi = 0, max(meta.context_length, n_ctx) // _CTX_STEP
-        while lo < hi:  # largest multiple of the step that still fits
-            mid = (lo + hi + 1) // 2
-            if _estimate_need(meta, file_size, mid * _CTX_STEP)[0] <= avail:
-                lo = mid
-            else:
-                hi = mid - 1
-        max_ctx = lo * _CTX_STEP
-    elif need <= avail:
-        max_ctx = n_ctx
+    lo, hi = 0, max(meta.context_length, n_ctx) // _CTX_STEP
+    while lo < hi:  # largest multiple of the step that still fits
+        mid = (lo + hi + 1) // 2
+        if _estimate_need(meta, file_size, mid * _CTX_STEP)[0] <= avail:
+            lo = mid
+        else:
+            hi = mid - 1
+    max_ctx = lo * _CTX_STEP
     if need <= avail * 0.8:
         verdict = "fits"
     elif need <= avail:
@@ -154,20 +168,18 @@ def fit_verdict(meta: ModelMeta | None, file_size: int, n_ctx: int = 4096,
     else:
         verdict = "too big"
     gib = 1024 ** 3
-    basis = "from its header" if source == "header" else "from file size only (header unread)"
     reason = (f"needs {need / gib:.2f} GiB at {n_ctx} tokens, {avail / gib:.2f} GiB free; "
-              f"largest context that fits: {max_ctx} ({basis})")
+              f"largest context that fits: {max_ctx} (from its header)")
     return Fit(verdict, need, avail, n_ctx, max_ctx, source, reason)
 
 
 def remote_fit(config: HubConfig, url: str, file_size: int, n_ctx: int = 4096, *,
                client: httpx.Client | None = None, available: int | None = None
                ) -> tuple[Fit, ModelMeta | None]:
-    """Fit verdict for a remote file; falls back to its size when the header is unreadable."""
-    meta: ModelMeta | None
+    """Fit verdict for a remote file; "unknown" (saying why) when the header is unreadable."""
     try:
         meta = fetch_remote_meta(config, url, client=client)
     except (BadModelFileError, HubError) as exc:
-        log.info("remote header unreadable (%s): fit from file size", exc)
-        meta = None
+        log.info("remote header unreadable (%s): fit unknown", exc)
+        return unknown_fit(file_size, n_ctx, available, why=str(exc)), None
     return fit_verdict(meta, file_size, n_ctx, available), meta

@@ -3,13 +3,19 @@
 Every Hub call runs on the bridge's workers; results carry the request number they answer so a
 slow, stale reply never overwrites a newer one. Typing is debounced (350 ms) so a search goes
 out when the person pauses, not on every key.
+
+Discover knows what is installed: the library is read on a worker when a repo opens and when
+a download finishes; installed files offer "Open" (:attr:`DiscoverView.open_model_requested`
+carries the local model's name, for the window to open a chat with it), and a download of a
+file the library already holds (same sha256, or same repo and file) asks first.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -34,11 +41,15 @@ from fireside.core.hub.catalog import (
     search,
 )
 from fireside.core.hub.licenses import LicenseClass
-from fireside.core.hub.manager import DownloadManager
-from fireside.core.hub.remote_header import Fit, remote_fit
+from fireside.core.hub.manager import DONE, DownloadJob, DownloadManager
+from fireside.core.hub.remote_header import Fit, remote_fit, unknown_fit
+from fireside.core.models.library import LocalModel
 from fireside.gui.bridge import Bridge
 from fireside.gui.views.hub_common import hub_config, license_color
+from fireside.gui.views.installed import installed_model, installed_names
 from fireside.gui.views.repo_page import RepoPage
+
+log = logging.getLogger("fireside.gui.discover")
 
 DEBOUNCE_MS = 350
 PAGE = 20
@@ -57,6 +68,8 @@ def _named(widget: Any, name: str, accessible: str) -> Any:
 
 
 class DiscoverView(QWidget):
+    open_model_requested = Signal(str)  # a library model's name: open a chat with it
+
     def __init__(self, bridge: Bridge, downloads: DownloadManager,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +81,8 @@ class DiscoverView(QWidget):
         self._repo_id = 0
         self._page = 0
         self._results: list[RepoSummary] = []
+        self._library_id = 0
+        self._models: list[LocalModel] = []
 
         self.query = _named(QLineEdit(), "searchBox", "Search models")
         self.query.setPlaceholderText("Search GGUF models on the Hub…")
@@ -98,6 +113,8 @@ class DiscoverView(QWidget):
         self.status.setWordWrap(True)
         self.page = RepoPage()
         self.page.download_requested.connect(self._download)
+        self.page.open_requested.connect(self.open_model_requested.emit)
+        self.downloads.add_listener(bridge.relay(self._on_job))
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -206,6 +223,7 @@ class DiscoverView(QWidget):
         rid = self._repo_id
         config = hub_config(self.bridge)
         self.page.show_loading(repo)
+        self.refresh_installed()
         self.bridge.submit(lambda: repo_detail(config, repo),
                            on_done=lambda d: self._on_detail(rid, d),
                            on_error=lambda m: rid == self._repo_id and self.page.show_error(m))
@@ -215,6 +233,7 @@ class DiscoverView(QWidget):
             return
         config = hub_config(self.bridge)
         self.page.show_detail(detail, config.endpoint)
+        self._mark_installed()
         n_ctx = 4096
         from huggingface_hub import hf_hub_url
 
@@ -223,12 +242,73 @@ class DiscoverView(QWidget):
                              endpoint=config.endpoint)
 
             def work(url: str = url, size: int = choice.size) -> Fit:
-                return remote_fit(config, url, size, n_ctx)[0]
+                try:
+                    return remote_fit(config, url, size, n_ctx)[0]
+                except Exception as exc:  # an unexpected failure still ends in a verdict
+                    log.warning("fit check of %s failed: %s", url, exc)
+                    return unknown_fit(size, n_ctx, why=str(exc))
 
             self.bridge.submit(work, on_done=lambda fit, name=choice.name: (
                 rid == self._repo_id and self.page.set_fit(name, fit)))
 
+    # -- what is installed ----------------------------------------------------------------
+    def refresh_installed(self) -> None:
+        """Read the library on a worker; the repo page's marks follow when it answers."""
+        self._library_id += 1
+        rid = self._library_id
+        library = self.bridge.ctx.library
+        self.bridge.submit(library.list, on_done=lambda models: self._on_library(rid, models),
+                           on_error=lambda msg: log.warning("library unreadable: %s", msg))
+
+    def _on_library(self, rid: int, models: list[LocalModel]) -> None:
+        if rid == self._library_id:
+            self._models = models
+            self._mark_installed()
+
+    def _mark_installed(self) -> None:
+        detail = self.page.detail
+        if detail is not None:
+            self.page.set_installed(installed_names(self._models, detail.repo, detail.choices))
+
+    def _on_job(self, job: DownloadJob) -> None:
+        if job.state == DONE:
+            self.refresh_installed()
+
+    # -- download -------------------------------------------------------------------------
+    def confirm_duplicate(self, filename: str, model: LocalModel) -> bool:
+        """Ask before downloading a file the library holds; a method so tests can answer."""
+        answer = QMessageBox.question(
+            self, "Already installed",
+            f"{filename} is already installed as {model.name}. Download another copy?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def _download(self, detail: RepoDetail, choice: FileChoice) -> None:
+        """Check the library afresh (on a worker), ask if the file is there, then queue it."""
+        library = self.bridge.ctx.library
+        self.bridge.submit(library.list,
+                           on_done=lambda models: self._download_checked(detail, choice,
+                                                                         models),
+                           on_error=lambda msg: self._download_unchecked(detail, choice, msg))
+
+    def _download_unchecked(self, detail: RepoDetail, choice: FileChoice, message: str) -> None:
+        log.warning("library unreadable (%s); downloading %s unchecked", message, choice.name)
+        self._start_download(detail, choice)
+
+    def _download_checked(self, detail: RepoDetail, choice: FileChoice,
+                          models: list[LocalModel]) -> None:
+        self._models = models
+        self._mark_installed()
+        present = installed_model(models, detail.repo, choice)
+        if present is not None and not self.confirm_duplicate(choice.name, present):
+            self.status.setText(f"{choice.name} is already installed as {present.name}; "
+                                "not downloaded")
+            self.page.status.setText(f"Already installed as {present.name}")
+            return
+        self._start_download(detail, choice)
+
+    def _start_download(self, detail: RepoDetail, choice: FileChoice) -> None:
         job = self.downloads.submit(detail.repo, [f.path for f in choice.files],
                              revision=detail.sha, license_id=detail.license.license_id,
                              total_bytes=choice.size)

@@ -1,7 +1,9 @@
 """One Hub repo: its card, license verdict, gated notice and a files table with fit verdicts.
 
 Fit verdicts need each file's remote header (a few hundred KiB by Range request), so they are
-fetched on the bridge's workers after the page shows, and fill in as they arrive.
+fetched on the bridge's workers after the page shows, and fill in as they arrive. A file whose
+header could not be read says "fit unknown". Files already in the library (see
+:mod:`installed`) are marked and offer "Open" instead of "Download".
 """
 
 from __future__ import annotations
@@ -29,11 +31,28 @@ from fireside.core.hub.licenses import gated_message
 from fireside.core.hub.remote_header import Fit
 from fireside.gui.views.hub_common import BADGE_COLORS, FIT_COLORS, badge, human_bytes
 
-COLUMNS = ("File", "Quant", "Size", "Fit", "Max context", "License")
+COLUMNS = ("File", "Installed", "Quant", "Size", "Fit", "Max context", "License")
+COL_STATUS, COL_FIT, COL_LICENSE = 1, 4, 6
+INSTALLED_COLOR = FIT_COLORS["fits"]  # the same green as "fits"
+
+
+def fit_text(fit: Fit | None) -> str:
+    """The Fit cell: the verdict, "fit unknown" when the header could not be read."""
+    if fit is None:
+        return "…"
+    return "fit unknown" if fit.verdict == "unknown" else fit.verdict
+
+
+def ctx_text(fit: Fit | None) -> str:
+    """The Max context cell: unknown ("?") when the header could not be read."""
+    if fit is None:
+        return "…"
+    return "?" if fit.verdict == "unknown" else str(fit.max_ctx)
 
 
 class RepoPage(QWidget):
     download_requested = Signal(object, object)  # RepoDetail, FileChoice
+    open_requested = Signal(str)  # the local model's name
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +60,7 @@ class RepoPage(QWidget):
         self.setAccessibleName("Repository page")
         self.detail: RepoDetail | None = None
         self.fits: dict[str, Fit] = {}
+        self.installed: dict[str, str] = {}  # choice name -> local model name
         self.filters: dict[str, Any] = {}
 
         self.title = QLabel("Pick a model on the left")
@@ -79,13 +99,19 @@ class RepoPage(QWidget):
         for col in range(1, len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._update_button)
-        self.table.doubleClicked.connect(lambda _i: self._download())
+        self.table.doubleClicked.connect(lambda _i: self._activate())
 
         self.download = QPushButton("Download")
         self.download.setObjectName("downloadButton")
         self.download.setAccessibleName("Download")
         self.download.setEnabled(False)
         self.download.clicked.connect(self._download)
+        self.open = QPushButton("Open")
+        self.open.setObjectName("openModelButton")
+        self.open.setAccessibleName("Open")
+        self.open.setToolTip("Chat with the installed copy of this file")
+        self.open.clicked.connect(self._open)
+        self.open.hide()
         self.status = QLabel("")
         self.status.setObjectName("repoStatus")
         self.status.setAccessibleName("Repository status")
@@ -100,6 +126,7 @@ class RepoPage(QWidget):
         fl.addWidget(self.table)
         row = QHBoxLayout()
         row.addWidget(self.status, 1)
+        row.addWidget(self.open)
         row.addWidget(self.download)
         fl.addLayout(row)
         split.addWidget(files_box)
@@ -125,6 +152,7 @@ class RepoPage(QWidget):
     def show_detail(self, detail: RepoDetail, endpoint: str) -> None:
         self.detail = detail
         self.fits = {}
+        self.installed = {}
         self.title.setText(detail.repo)
         while self.badge_row.count():
             item = self.badge_row.takeAt(0)
@@ -152,6 +180,12 @@ class RepoPage(QWidget):
         if len(self.fits) == len(self.detail.choices if self.detail else []):
             self.status.setText(f"{len(self.fits)} files · fit checked against this machine")
         self.refilter()
+
+    def set_installed(self, installed: dict[str, str]) -> None:
+        """Which of this repo's files are in the library (choice name -> local model)."""
+        if installed != self.installed:
+            self.installed = dict(installed)
+            self.refilter()
 
     def set_filters(self, filters: dict[str, Any]) -> None:
         self.filters = filters
@@ -183,16 +217,20 @@ class RepoPage(QWidget):
         for row, c in enumerate(choices):
             fit = self.fits.get(c.name)
             name = c.name + (f"  (+{len(c.files) - 1} parts)" if c.split else "")
-            cells = [name, c.quant, human_bytes(c.size),
-                     fit.verdict if fit else "…", str(fit.max_ctx) if fit else "…",
-                     lic.license_id if lic else ""]
+            local = self.installed.get(c.name)
+            cells = [name, "✓ installed" if local else "", c.quant, human_bytes(c.size),
+                     fit_text(fit), ctx_text(fit), lic.license_id if lic else ""]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, c.name)
-                if col == 3 and fit is not None:
+                if col == COL_STATUS and local:
+                    item.setForeground(QBrush(QColor(INSTALLED_COLOR)))
+                    item.setToolTip(f"Installed as {local}")
+                    item.setData(Qt.ItemDataRole.AccessibleTextRole, f"installed as {local}")
+                if col == COL_FIT and fit is not None:
                     item.setForeground(QBrush(QColor(FIT_COLORS.get(fit.verdict, "#868e96"))))
                     item.setToolTip(fit.reason)
-                if col == 5 and lic is not None:
+                if col == COL_LICENSE and lic is not None:
                     item.setForeground(QBrush(QColor(BADGE_COLORS[lic.klass.value])))
                     item.setToolTip(f"{lic.label}: {lic.reason}")
                 self.table.setItem(row, col, item)
@@ -208,8 +246,30 @@ class RepoPage(QWidget):
         name = item.data(Qt.ItemDataRole.UserRole) if item else None
         return next((c for c in self.detail.choices if c.name == name), None)
 
+    def installed_name(self, choice: FileChoice | None) -> str:
+        """The local model holding ``choice`` ("" when it is not installed)."""
+        return self.installed.get(choice.name, "") if choice is not None else ""
+
     def _update_button(self) -> None:
-        self.download.setEnabled(self.selected_choice() is not None)
+        choice = self.selected_choice()
+        local = self.installed_name(choice)
+        self.open.setVisible(bool(local))
+        self.download.setVisible(not local)
+        self.download.setEnabled(choice is not None)
+        if local:
+            self.open.setAccessibleDescription(f"Chat with {local}")
+
+    def _activate(self) -> None:
+        if self.installed_name(self.selected_choice()):
+            self._open()
+        else:
+            self._download()
+
+    def _open(self) -> None:
+        local = self.installed_name(self.selected_choice())
+        if local:
+            self.open_requested.emit(local)
+            self.status.setText(f"Opening {local}…")
 
     def _download(self) -> None:
         choice = self.selected_choice()
