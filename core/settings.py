@@ -42,6 +42,7 @@ class ServerSettings:
     cors_origins: list[str] = field(default_factory=list)
     allowed_hosts: list[str] = field(default_factory=list)
     jit_load: bool = True
+    jit_replaces_chat_model: bool = False  # may a request swap out the model the chat uses?
     idle_unload_s: int = 0  # 0 = never
     max_queue: int = 64  # a burst of 64 requests waits its turn; past it, 429 + Retry-After
     max_body_bytes: int = 8 * 1024 * 1024

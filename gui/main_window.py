@@ -121,6 +121,10 @@ class MainWindow(QMainWindow):
             shortcut = QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self)
             shortcut.activated.connect(lambda k=key: self.show_view(k))
 
+        discover = self.views.get("discover")
+        opened = getattr(discover, "open_model_requested", None)
+        if opened is not None:  # Discover's "Open" on a file already installed
+            opened.connect(self.open_model)
         self._restore_ui()
         self.chat.models_changed.connect(self._on_models)
         self.chat.refresh_models()
@@ -141,6 +145,13 @@ class MainWindow(QMainWindow):
     def current_view(self) -> str:
         row = self.nav.currentRow()
         return self._keys[row] if 0 <= row < len(self._keys) else "chat"
+
+    @Slot(str)
+    def open_model(self, name: str) -> None:
+        """Chat with ``name``: the chat page, that model picked (and loaded)."""
+        self.chat_stack.setCurrentWidget(self.chat)
+        self.show_view("chat")
+        self.chat.refresh_models(select=name)
 
     @Slot(object)
     def _on_models(self, models: object) -> None:

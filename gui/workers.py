@@ -111,7 +111,7 @@ class ChatWorker(QObject):
         assert isinstance(path, Path)
         try:
             loaded = self._engine.load(path, settings if isinstance(settings, LoadSettings)
-                                       else None, name or None)
+                                       else None, name or None, by="chat")
         except BaseException as exc:  # noqa: BLE001
             self.load_error.emit(req_id, user_message(exc))
             return

@@ -52,6 +52,7 @@ class LoadedModel:
     meta: ModelMeta
     n_ctx: int
     load_s: float
+    loaded_by: str = ""  # "chat", "server", "cli": who asked, so others know whose it is
 
 
 class Engine:
@@ -97,19 +98,23 @@ class Engine:
 
     # -- load / unload -------------------------------------------------------------------
     def load(self, path: Path, settings: LoadSettings | None = None,
-             name: str | None = None) -> LoadedModel:
-        """Load ``path`` (replacing any loaded model). Raises FiresideError on bad files."""
+             name: str | None = None, *, by: str = "") -> LoadedModel:
+        """Load ``path`` (replacing any loaded model). Raises FiresideError on bad files.
+
+        ``by`` says who asked ("chat", "server"), so the server knows not to swap out the
+        model a person is chatting with.
+        """
         settings = settings or LoadSettings()
         meta = read_meta(path)  # a clear error for non-GGUF and truncated files
         preflight.check(path)  # one that would crash llama.cpp is refused in a child first
         if settings.kv_cache_type not in KV_CACHE_TYPES:
             raise FiresideError(f"unknown KV cache type {settings.kv_cache_type!r}")
-        loaded = self._owner.call(lambda: self._load_owned(path, settings, meta, name))
+        loaded = self._owner.call(lambda: self._load_owned(path, settings, meta, name, by))
         self._notify("loaded", loaded)
         return loaded
 
     def _load_owned(self, path: Path, settings: LoadSettings, meta: ModelMeta,
-                    name: str | None) -> LoadedModel:
+                    name: str | None, by: str) -> LoadedModel:
         from llama_cpp import Llama
 
         self._unload_owned()
@@ -145,7 +150,7 @@ class Engine:
                 f"(context {n_ctx}, KV {settings.kv_cache_type}, GPU layers "
                 f"{settings.n_gpu_layers}): {exc}") from exc
         loaded = LoadedModel(name or path.stem, path, settings, meta, llm.n_ctx(),
-                             time.perf_counter() - start)
+                             time.perf_counter() - start, by)
         self._llm, self._loaded = llm, loaded
         self._batcher = Batcher(llm, slots, loaded.n_ctx, settings.n_batch)
         log.info("loaded %s (ctx %d) in %.2fs", loaded.name, loaded.n_ctx, loaded.load_s)
@@ -270,6 +275,7 @@ class Engine:
             seq.close()
         try:
             result = seq.completion(self._loaded.n_ctx if self._loaded else 0)
+            result.model = self._loaded.name if self._loaded else ""
         except BaseException as exc:  # noqa: BLE001 - e.g. the callback failed on the tail
             error = error or exc
         error = error or seq.error

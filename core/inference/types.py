@@ -72,6 +72,7 @@ class Completion:
     text: str
     finish_reason: str  # "stop", "length" or "cancelled"
     stats: Stats
+    model: str = ""  # the name of the model that produced it (set by the engine)
 
 
 class CancelToken:

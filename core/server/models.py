@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fireside.core.errors import BadModelFileError, FiresideError
-from fireside.core.inference.engine import Engine
+from fireside.core.inference.engine import Engine, LoadedModel
 from fireside.core.inference.types import LoadSettings
 from fireside.core.models.library import STARTER_ALIAS, Library, LocalModel
 from fireside.core.server.params import ApiError
@@ -32,7 +32,7 @@ class ModelManager:
         self._load_settings_for = load_settings_for or (lambda _name: LoadSettings())
         self._lock = threading.Lock()  # counters only: taken on the event loop, never held long
         self._load_lock = threading.Lock()  # one just-in-time load (or idle unload) at a time
-        self._jit_name: str | None = None
+        self._jit: LoadedModel | None = None  # what the server itself loaded
         self._last_used = time.monotonic()
         self._in_flight = 0
         self._stop = threading.Event()
@@ -82,16 +82,22 @@ class ModelManager:
         with self._load_lock:
             loaded = self.engine.loaded
             if loaded is None or loaded.path != model.path:
+                if loaded is not None and loaded.loaded_by == "chat" \
+                        and not self.settings.jit_replaces_chat_model:
+                    raise ApiError(409, f"'{loaded.name}' is loaded for a chat in Fireside's "
+                                   f"window; the server will not swap it for '{model.name}' "
+                                   "(use that model, or allow it in the server settings: "
+                                   "jit_replaces_chat_model)", param="model",
+                                   code="model_in_use")
                 log.info("loading %s for an API request", model.name)
                 try:
-                    self.engine.load(model.path, self._load_settings_for(model.name),
-                                     name=model.name)
+                    self._jit = self.engine.load(model.path, self._load_settings_for(model.name),
+                                                 name=model.name, by="server")
                 except BadModelFileError as exc:  # the file, not the server, is at fault
                     raise ApiError(400, str(exc), param="model", code="model_unusable") from exc
                 except FiresideError as exc:
                     raise ApiError(500, str(exc), "server_error", "model",
                                    "model_load_failed") from exc
-                self._jit_name = model.name
                 self._ensure_reaper()
             if self.library is not None:
                 self.library.touch(model.name)
@@ -144,13 +150,13 @@ class ModelManager:
             with self._load_lock:
                 loaded = self.engine.loaded
                 idle = time.monotonic() - self._last_used
-                due = (self._jit_name is not None and loaded is not None
-                       and loaded.name == self._jit_name and self._in_flight == 0
-                       and idle >= ttl)
-                if due:
-                    log.info("unloading %s after %.0f s idle", self._jit_name, idle)
+                # By identity, not by name: the window may have loaded the same name since.
+                due = (self._jit is not None and loaded is self._jit
+                       and self._in_flight == 0 and idle >= ttl)
+                if due and loaded is not None:
+                    log.info("unloading %s after %.0f s idle", loaded.name, idle)
                     self.engine.unload()
-                    self._jit_name = None
+                    self._jit = None
 
     def close(self) -> None:
         self._stop.set()

@@ -18,6 +18,8 @@ from fireside.gui.views.chat_banners import Banners
 from fireside.gui.views.chat_reply import ChatState, ReplyController
 from fireside.gui.views.chat_settings import SettingsPanel
 
+LOADERS = {"server": "The local server", "cli": "The command line"}
+
 
 class ModelChooser(QObject):
     models_changed = Signal(object)  # list[LocalModel]
@@ -39,6 +41,11 @@ class ModelChooser(QObject):
         bridge.load_progress.connect(self._on_load_progress)
         bridge.model_loaded.connect(self._on_model_loaded)
         bridge.load_failed.connect(self._on_load_failed)
+        # Loads and unloads made elsewhere (the server's just-in-time load, the CLI's
+        # `fireside load`) must show here too: the engine tells every front.
+        engine, listener = bridge.ctx.engine, bridge.relay(self._on_engine_event)
+        engine.add_listener(listener)
+        bridge.on_shutdown(lambda: engine.remove_listener(listener))
 
     def refresh(self, select: str = "") -> None:
         ctx = self.bridge.ctx
@@ -96,6 +103,17 @@ class ModelChooser(QObject):
 
         self.bridge.submit(lambda: ctx.settings.read().load_settings_for(name), start,
                            self.banners.show_error)
+
+    def _on_engine_event(self, event: str, model: LoadedModel | None) -> None:
+        if event == "unloaded":
+            self.settings.model_status.setText("No model loaded")
+        elif isinstance(model, LoadedModel) and model.loaded_by != "chat":
+            who = LOADERS.get(model.loaded_by, "Another part of Fireside")
+            self.settings.model_status.setText(
+                f"{who} loaded {model.name} · context "
+                f"{model.n_ctx:,} tokens; your next message loads "
+                f"{self.settings.current_model() or 'your model'} again")
+        self.replies.show_context(self.replies.last_stats())
 
     @Slot(int, str)
     def _on_load_started(self, req_id: int, name: str) -> None:

@@ -224,8 +224,10 @@ class ReplyController(QObject):
         stats = completion.stats.to_json() if completion else {}
         if reply.trimmed:
             stats["dropped_messages"] = reply.trimmed
+        # Named after the model that produced it, not the one the pane asked for.
+        model = completion.model if completion is not None and completion.model else reply.model
         msg = Message(new_id(), reply.conv_id, reply.position, "assistant", text,
-                      model=reply.model, sampling=reply.params.to_json(), stats=stats,
+                      model=model, sampling=reply.params.to_json(), stats=stats,
                       finish_reason=finish)
         self.store.write(lambda s: s.add_message(msg))
         conv = self.state.conv

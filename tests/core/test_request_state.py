@@ -30,6 +30,11 @@ def test_a_seed_belongs_to_its_request(engine: Engine) -> None:
     assert _text(engine, 1234) == seeded  # a seed still reproduces its reply
 
 
+def test_an_answer_names_the_model_that_wrote_it(engine: Engine) -> None:
+    result = engine.chat(PROMPT, SamplingParams(max_tokens=2))
+    assert engine.loaded is not None and result.model == engine.loaded.name
+
+
 @pytest.fixture
 def one_slot(starter_file: Path) -> Iterator[Engine]:
     eng = Engine()

@@ -237,3 +237,14 @@ def test_status_says_reading_then_writing(window: MainWindow, qtbot: QtBot,
     assert "Writing…" in said
     assert said.index("Writing…") > said.index(reading[0])
     assert "tok/s" in chat.stats.text()  # and the figures once it ended
+
+
+def test_the_chat_pane_follows_a_load_made_by_the_server(window: MainWindow, qtbot: QtBot,
+                                                         installed_starter: Path) -> None:
+    chat = window.chat
+    window.bridge.ctx.engine.load(installed_starter, name="server-pick", by="server")
+    qtbot.waitUntil(lambda: "The local server loaded server-pick"
+                    in chat.settings.model_status.text(), timeout=10_000)
+    window.bridge.ctx.engine.unload()
+    qtbot.waitUntil(lambda: chat.settings.model_status.text() == "No model loaded",
+                    timeout=10_000)

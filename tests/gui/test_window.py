@@ -57,3 +57,12 @@ def test_every_view_is_mounted_or_explained(window: MainWindow) -> None:
     for key, _title, _module, _cls in VIEWS:
         view = window.views[key]
         assert view.objectName() and view.accessibleName()
+
+
+def test_discovers_open_chats_with_the_installed_model(window: MainWindow, qtbot: QtBot) -> None:
+    window.show_view("discover")
+    name = window.chat.settings.current_model()
+    window.views["discover"].open_model_requested.emit(name)  # type: ignore[attr-defined]
+    assert window.current_view == "chat"
+    qtbot.waitUntil(lambda: window.bridge.ctx.engine.loaded is not None, timeout=30_000)
+    assert window.chat.settings.current_model() == name
