@@ -8,9 +8,13 @@ step with one (the weights are read once), which is how ``llama-server -np 4`` o
 ``-np 1``; with one request the step is the plain token loop.
 
 Slots remember the tokens their KV cells hold, so a follow-up turn of the same conversation
-reuses its prefix. A request joins the batch only when the cells every running request may
-still need fit beside it (``Sequence.reserved``); idle slots' caches are dropped, least
-recently used first, to make that room. Decoding can therefore never run out of cells.
+reuses its prefix. A request joins the batch when what it holds now, plus a little room to
+grow, fits beside what the running requests hold now (``Sequence.admit_need``): no guess at how
+long a reply without ``max_tokens`` will run, so it never blocks the others. When the cache
+cannot take the next step, idle slots' caches go first (least recently used), then the
+request that arrived last is preempted as vLLM does: its cells are freed, its tokens kept, and
+it is recomputed when room frees (``make_room``, ``resume``). Decoding never runs out of
+cells, and no request fails because another ran long.
 
 Idle caches are not free: attention spans every used cell of the unified cache, so three idle
 640-token caches made a lone request ~14% slower to decode on the starter model. While
@@ -92,9 +96,39 @@ class Batcher:
 
     # -- admission -----------------------------------------------------------------------
     def can_join(self, seq: Sequence, running: list[Sequence]) -> bool:
+        """Room for what ``seq`` holds now plus a little growth, beside what the running
+        requests hold now: never a guess at how long an unbounded reply will run."""
         if len(running) >= len(self.slots):
             return False
-        return sum(s.reserved for s in running) + seq.reserved <= self.n_ctx
+        return sum(s.held for s in running) + seq.admit_need <= self.n_ctx
+
+    def make_room(self, running: list[Sequence]) -> list[Sequence]:
+        """Before a step: if the cache cannot take one more token for every running request,
+        drop idle caches, then preempt the request that arrived last (its cells freed, its
+        tokens kept, to be recomputed when it resumes). A lone request is never preempted:
+        it runs into the end of the context instead. Returns the preempted, removed from
+        ``running``."""
+        preempted: list[Sequence] = []
+        mem = llama_cpp.llama_get_memory(self.ctx)
+        while sum(len(c) for c in self.slots) + len(running) > self.n_ctx:
+            idle = sorted((i for i in range(len(self.slots))
+                           if i not in self._busy and self.slots[i]),
+                          key=lambda i: self._used_at[i])
+            if idle:
+                llama_cpp.llama_memory_seq_rm(mem, idle[0], 0, -1)
+                self.slots[idle[0]] = []
+                continue
+            if len(running) <= 1:
+                break
+            victim = max(running, key=lambda s: s.submitted)
+            running.remove(victim)
+            llama_cpp.llama_memory_seq_rm(mem, victim.slot, 0, -1)
+            self.slots[victim.slot] = []
+            self._busy.discard(victim.slot)
+            victim.slot = -1
+            victim.preempted += 1
+            preempted.append(victim)
+        return preempted
 
     def _pick_slot(self, tokens: list[int]) -> int:
         free = [i for i in range(len(self.slots)) if i not in self._busy]
@@ -104,7 +138,7 @@ class Batcher:
 
     def _make_room(self, seq: Sequence, running: list[Sequence]) -> None:
         """Drop idle slots' caches (oldest first) until ``seq`` fits beside the running ones."""
-        need = sum(s.reserved for s in running) + seq.reserved
+        need = sum(s.held for s in running) + seq.admit_need
         idle = sorted((i for i in range(len(self.slots))
                        if i not in self._busy and i != seq.slot and self.slots[i]),
                       key=lambda i: self._used_at[i])
@@ -139,8 +173,35 @@ class Batcher:
         if rc != 0:
             raise FiresideError(f"llama.cpp failed to decode (status {rc})")
 
+    def resume(self, seq: Sequence, running: list[Sequence]) -> bool:
+        """A preempted request back on the batch: recompute its cells (prompt and what it
+        wrote) in a free slot; its next token, sampled before it was paused, comes next."""
+        tokens = seq.tokens + seq.decoded
+        seq.slot = slot = self._pick_slot(tokens)
+        self._busy.add(slot)
+        keep = _common_prefix(self.slots[slot], tokens)
+        mem = llama_cpp.llama_get_memory(self.ctx)
+        if not llama_cpp.llama_memory_seq_rm(mem, slot, keep, -1):
+            llama_cpp.llama_memory_seq_rm(mem, slot, 0, -1)
+            keep = 0
+        self.slots[slot] = cached = tokens[:keep]
+        if running:
+            self._make_room(seq, running)
+        else:
+            self._drop_idle(except_slot=slot)
+        for begin in range(keep, len(tokens), self.n_batch):
+            chunk = tokens[begin:begin + self.n_batch]
+            for i, token in enumerate(chunk):
+                self._put(i, token, begin + i, slot, False)
+            self._decode(len(chunk))
+            cached.extend(chunk)
+        seq.prefill_tokens += len(tokens) - keep
+        return True
+
     def start(self, seq: Sequence, running: list[Sequence]) -> bool:
         """Prefill ``seq`` in a free slot and sample its first token; False if already done."""
+        if seq.preempted:
+            return self.resume(seq, running)
         seq.started = time.perf_counter()
         tokens = seq.tokens
         seq.slot = slot = self._pick_slot(tokens)
@@ -189,6 +250,7 @@ class Batcher:
         done: list[Sequence] = []
         for i, seq in enumerate(running):
             self.slots[seq.slot].append(seq.next_token)
+            seq.decoded.append(seq.next_token)
             if not seq.accept(seq.sampler.sample(self.llm._ctx, i), self.vocab, self._buf):
                 done.append(seq)
         return done

@@ -256,6 +256,9 @@ class Engine:
     def can_join(self, seq: Sequence, running: list[Sequence]) -> bool:
         return self._batcher is not None and self._batcher.can_join(seq, running)
 
+    def make_room(self, running: list[Sequence]) -> list[Sequence]:
+        return self._batcher.make_room(running) if self._batcher is not None else []
+
     def start(self, seq: Sequence, running: list[Sequence]) -> bool:
         if seq.cancelled:  # its client left while it was queued
             seq.finish = "cancelled"

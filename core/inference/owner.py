@@ -53,6 +53,7 @@ class Scheduler(Protocol):
     def start(self, seq: Sequence, running: list[Sequence]) -> bool: ...
     def step(self, running: list[Sequence]) -> list[Sequence]: ...
     def finish(self, seq: Sequence, error: BaseException | None) -> None: ...
+    def make_room(self, running: list[Sequence]) -> list[Sequence]: ...
 
 
 class OwnerThread:
@@ -158,6 +159,9 @@ class OwnerThread:
                 closing = self._pull(backlog, block=not running and not backlog)
             self._admit(backlog, running)
             if running:
+                # preempted requests wait at the front: they resume first when room frees
+                backlog.extendleft(reversed(self._scheduler.make_room(running)))
+            if running:
                 self._step(running)
             elif closing and not backlog:
                 return
@@ -191,6 +195,12 @@ class OwnerThread:
                 if self._started(item.future):
                     self._run_call(item)
                 continue
+            if item.preempted:  # resuming: already counted as started, its future running
+                if running and not item.cancelled and not sched.can_join(item, running):
+                    return
+                backlog.popleft()
+                self._start(item, running)
+                continue
             if not item.future.cancelled():
                 try:
                     sched.prepare(item)
@@ -204,15 +214,19 @@ class OwnerThread:
             backlog.popleft()
             if not self._started(item.future):
                 continue
-            try:
-                joined = sched.start(item, running)
-            except BaseException as exc:  # noqa: BLE001
-                sched.finish(item, exc)
-                continue
-            if joined:
-                running.append(item)
-            else:
-                sched.finish(item, None)
+            self._start(item, running)
+
+    def _start(self, item: Sequence, running: list[Sequence]) -> None:
+        sched = self._scheduler
+        try:
+            joined = sched.start(item, running)
+        except BaseException as exc:  # noqa: BLE001
+            sched.finish(item, exc)
+            return
+        if joined:
+            running.append(item)
+        else:
+            sched.finish(item, None)
 
     def _step(self, running: list[Sequence]) -> None:
         sched = self._scheduler

@@ -21,6 +21,7 @@ from fireside.core.errors import FiresideError
 from fireside.core.inference.types import CancelToken, Completion, SamplingParams, Stats
 
 Prepare = Callable[[], tuple[list[int], list[str]]]
+GROW_CELLS = 128  # room to grow a request is admitted with; past it, preemption makes room
 
 
 def held_back(text: str, stops: list[str]) -> int:
@@ -57,6 +58,8 @@ class Sequence:
         self.prefill_tokens = 0
         self.started = self.first_at = self.prefilled_at = 0.0
         self.submitted = time.perf_counter()
+        self.decoded: list[int] = []  # what it wrote that the KV cache holds
+        self.preempted = 0  # times it was paused to make room (and recomputed after)
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
         self._emitted: list[str] = []
@@ -77,9 +80,15 @@ class Sequence:
         self.max_tokens = min(wanted, room) if wanted else room
 
     @property
-    def reserved(self) -> int:
-        """KV cells this request may occupy at its end."""
-        return len(self.tokens) + self.max_tokens
+    def held(self) -> int:
+        """KV cells this request occupies now."""
+        return len(self.tokens) + len(self.decoded)
+
+    @property
+    def admit_need(self) -> int:
+        """Cells to (re)start it: what it holds, plus room to grow a while (its whole
+        budget when that is small, GROW_CELLS when it is large or unbounded)."""
+        return self.held + 1 + min(max(self.max_tokens - self.count, 0), GROW_CELLS)
 
     @property
     def cancelled(self) -> bool:
@@ -152,6 +161,7 @@ class Sequence:
         if self.count > 1 and self.first_at and end > self.first_at:
             stats.decode_tokens_per_s = (self.count - 1) / (end - self.first_at)
         stats.completion_tokens = self.count
+        stats.preempted = self.preempted
         stats.context_used = len(self.tokens) + self.count
         return Completion("".join(self._emitted), self.finish or "length", stats)
 

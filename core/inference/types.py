@@ -62,6 +62,7 @@ class Stats:
     context_limit: int = 0
     total_s: float = 0.0
     queue_s: float = 0.0  # waited for the engine before its prompt was read
+    preempted: int = 0  # times it was paused to make room for others, then recomputed
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

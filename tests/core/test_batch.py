@@ -94,17 +94,19 @@ def test_one_slot_serves_in_arrival_order_with_identical_answers(
     assert trace.end[0] < trace.first[1] and trace.end[1] < trace.first[2]
 
 
-def test_requests_that_do_not_fit_together_wait(small_engine: Engine,
-                                                 starter_file: Path) -> None:
+def test_requests_that_outgrow_the_cache_together_are_preempted_and_all_complete(
+        small_engine: Engine, starter_file: Path) -> None:
     small_engine.load(starter_file, LoadSettings(n_ctx=512, parallel=4))
     params = SamplingParams(temperature=0.0, max_tokens=300, repeat_penalty=1.0,
                             stop=["\u0000"])  # never hit: every request runs its 300 tokens
     trace = Trace()
     trace.run(small_engine, PROMPTS[:2], params)
     assert not trace.errors
-    # 2 x (prompt + 300) cells exceed the 512-cell context: the second waits for the first
-    assert trace.end[0] < trace.first[1]
-    assert trace.results[1].stats.completion_tokens > 0
+    # Both start at once (nothing is reserved for a guess); 2 x (prompt + 300) cells outgrow
+    # the 512-cell context, so the later one is paused, recomputed, and still completes.
+    assert trace.first[1] < trace.end[0]
+    assert [trace.results[i].stats.completion_tokens for i in range(2)] == [300, 300]
+    assert trace.results[1].stats.preempted >= 1 and trace.results[0].stats.preempted == 0
 
 
 def test_a_failing_callback_ends_only_its_own_request(engine: Engine) -> None:
@@ -168,3 +170,28 @@ def test_a_lone_request_keeps_only_its_own_cache(engine: Engine) -> None:
     # (attention spans every used cell, so they would slow this request down)
     assert again.stats.prefill_tokens == 1
     assert [bool(s) for s in batcher.slots].count(True) == 1
+
+
+def test_a_request_without_max_tokens_does_not_hold_the_others_back(
+        small_engine: Engine, starter_file: Path) -> None:
+    small_engine.load(starter_file, LoadSettings(n_ctx=2048, parallel=4))
+    trace = Trace()
+    results: dict[int, Completion] = {}
+    unbounded = SamplingParams(temperature=0.0, max_tokens=None, repeat_penalty=1.0,
+                               stop=["\u0000"])  # runs long: to the end of its room
+
+    def first() -> None:
+        results[0] = small_engine.complete(PROMPTS[0], unbounded, on_token=trace.on_token(0),
+                                           cancel=stopper)
+
+    stopper = CancelToken()
+    runner = threading.Thread(target=first)
+    runner.start()
+    time.sleep(0.3)
+    bounded = SamplingParams(temperature=0.0, max_tokens=24, repeat_penalty=1.0)
+    trace.run(small_engine, ["", *PROMPTS[1:]], bounded)  # slot 0 of the trace is unused
+    assert set(trace.first) >= {1, 2, 3} and not {1, 2, 3} & set(trace.errors)
+    assert 0 not in results  # all three answered while the unbounded one still ran
+    stopper.cancel()
+    runner.join(60)
+    assert results[0].finish_reason == "cancelled" and results[0].stats.completion_tokens > 24
