@@ -16,6 +16,12 @@ if [[ ! -f "$SDIST" ]]; then
 fi
 SRC="$CACHE/llama_cpp_python-$VERSION"
 [[ -d "$SRC" ]] || tar xzf "$SDIST" -C "$CACHE"
+# The same flags as packaging/setup.sh gives the engine's build: native, but never AMX (a VM
+# may list AMX and fault on the first tile instruction), so both sides compare like for like.
+if [[ "$(uname -m)" == "x86_64" ]]; then
+  export CFLAGS="${CFLAGS:-} -mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+  export CXXFLAGS="${CXXFLAGS:-} -mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+fi
 cmake -S "$SRC/vendor/llama.cpp" -B "$SRC/build-tools" -DCMAKE_BUILD_TYPE=Release \
   -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
   -DBUILD_SHARED_LIBS=OFF >&2

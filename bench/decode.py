@@ -7,10 +7,13 @@ Peers, with the same model, threads, context and batch size:
 All Python-side figures are wall-clock, taken the same way for the engine and the plain library.
 Each contender runs in its own process: llama.cpp's OpenMP backend keeps a worker team per
 calling thread, and the engine calls from its own thread, so two contenders in one process
-would slow each other down.
+would slow each other down. The three take turns for ``--rounds`` rounds and medians over the
+rounds are reported, so background noise lands on all of them alike (one run each, in turn,
+once printed 0.887x and 0.990x on the same quiet machine). llama-bench runs with flash
+attention set as the engine loads by default.
 Targets: decode >= 0.97x llama-bench, prefill >= 0.95x.
 
-    .venv/bin/python bench/decode.py [--model PATH] [--reps 3] [--json]
+    .venv/bin/python bench/decode.py [--model PATH] [--rounds 3] [--reps 2] [--json]
 """
 
 from __future__ import annotations
@@ -104,8 +107,9 @@ def bench_llama_bench(model: Path, threads: int, reps: int) -> dict[str, float] 
     except (subprocess.CalledProcessError, IndexError) as exc:
         log.warning("llama-bench unavailable: %s", exc)
         return None
+    flash = "1" if LoadSettings().flash_attn else "0"  # as the engine loads
     common = ["-m", str(model), "-t", str(threads), "-b", str(N_BATCH), "-r", str(reps),
-              "-o", "json"]
+              "-fa", flash, "-o", "json"]
     # Prefill from an empty context; decode at depth N_PROMPT, as Fireside decodes after its
     # prompt (tg128 at depth 0 would flatter llama-bench: attention over an empty cache).
     pp = json.loads(subprocess.run([f"{bindir}/llama-bench", *common, "-p", str(N_PROMPT),
@@ -130,7 +134,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--threads", type=int, default=default_threads())
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=2, help="repetitions per round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", choices=("fireside", "llama_cpp_python"),
                         help=argparse.SUPPRESS)  # the child process that measures one
@@ -140,11 +145,19 @@ def main() -> int:
         bench = bench_engine if args.only == "fireside" else bench_plain
         print(json.dumps(bench(args.model, args.threads, args.reps)))
         return 0
+    rounds: dict[str, list[dict[str, float]]] = {
+        "fireside": [], "llama_cpp_python": [], "llama_bench": []}
+    for _ in range(args.rounds):  # interleaved: each contender once per round
+        rounds["fireside"].append(in_child("fireside", args))
+        rounds["llama_cpp_python"].append(in_child("llama_cpp_python", args))
+        peer = bench_llama_bench(args.model, args.threads, args.reps)
+        if peer is not None:
+            rounds["llama_bench"].append(peer)
     results: dict[str, Any] = {
         "model": str(args.model), "threads": args.threads, "n_prompt": N_PROMPT,
-        "n_gen": N_GEN, "fireside": in_child("fireside", args),
-        "llama_cpp_python": in_child("llama_cpp_python", args),
-        "llama_bench": bench_llama_bench(args.model, args.threads, args.reps),
+        "n_gen": N_GEN, "rounds": args.rounds, "load_average": os.getloadavg(),
+        **{name: ({k: statistics.median(r[k] for r in runs) for k in runs[0]} if runs else None)
+           for name, runs in rounds.items()},
     }
     ratios: dict[str, float] = {}
     for peer in ("llama_cpp_python", "llama_bench"):
@@ -155,7 +168,10 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"model {args.model.name}, threads {args.threads}, pp{N_PROMPT} / tg{N_GEN}")
+    load = results["load_average"]
+    print(f"model {args.model.name}, threads {args.threads}, pp{N_PROMPT} / tg{N_GEN}, "
+          f"medians of {args.rounds} interleaved rounds, load average "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"{'':18} {'prefill tok/s':>14} {'decode tok/s':>13} {'ttft ms':>8}")
     for peer in ("fireside", "llama_cpp_python", "llama_bench"):
         r = results[peer]

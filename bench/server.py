@@ -2,12 +2,16 @@
 
 Same model, same threads, same context per slot, same requests (``/v1/completions``, greedy,
 streamed), measured the same way by the same client:
-  * single stream: decode tok/s as the client sees it (first token to last), target >= 0.95x
+  * single stream: decode tok/s as the client sees it (request to last token), target >= 0.95x
     ``llama-server -np 1``;
-  * 4 concurrent clients: aggregate tok/s (all completion tokens / wall time) against
-    ``llama-server -np 1`` (target >= 1.0x: fair queueing costs nothing) and ``-np 4``
-    (batched decoding; Fireside serves one request at a time, so this shows the headroom).
-Rounds are interleaved so background load hits every server alike; medians are reported.
+  * N concurrent clients (``--clients 4 16``), half of them sending no ``max_tokens`` (they end
+    at a stop string, as Open WebUI's or LangChain's requests end at EOS): aggregate tok/s (all
+    completion tokens / wall time) against ``llama-server -np 4`` with a unified KV cache
+    (target >= 1.0x) and ``-np 1``, and against Fireside's own serial run of the same requests;
+  * the window's time to first token through the Bridge, as the chat pane sends it, while 4 API
+    streams without ``max_tokens`` run on the same engine (target < 1 s on 2 cores).
+Rounds are interleaved so background load hits every server alike; medians are reported, with
+the machine's load average.
 
     .venv/bin/python bench/server.py [--model PATH] [--threads N] [--tokens 128] [--reps 3]
 """
@@ -33,10 +37,13 @@ CACHE = Path(os.environ.get("FIRESIDE_DEV_CACHE", Path.home() / ".cache" / "fire
 DEFAULT_MODEL = CACHE / "starter" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 LLAMA_SERVER = CACHE / "llama-tools-0.3.36" / "bin" / "llama-server"
 N_CTX = 2048
-PROMPTS = ["Once upon a time, in a small village by the sea,",
-           "The history of the printing press begins",
-           "Here is a detailed recipe for bread:",
-           "In the year 2300, humanity finally"]
+SUBJECTS = ["a small village by the sea", "the printing press", "a recipe for bread",
+            "the year 2300", "a lighthouse keeper", "the first telescope", "a mountain railway",
+            "the history of tea"]
+PROMPTS = [f"{i}. Write two short sentences about {SUBJECTS[i % len(SUBJECTS)]}."
+           for i in range(16)]
+STOP = ["\n\n", ". "]  # where requests without max_tokens end (same text on both servers)
+SLOTS = 4
 
 
 def free_port() -> int:
@@ -73,15 +80,20 @@ def start_llama(model: Path, threads: int, slots: int) -> tuple[str, subprocess.
     port = free_port()
     proc = subprocess.Popen([str(LLAMA_SERVER), "-m", str(model), "-t", str(threads),
                              "-tb", str(threads), "-c", str(N_CTX * slots), "-np", str(slots),
-                             "-fa", "on", "--port", str(port), "--host", "127.0.0.1"],
+                             "-kvu", "-fa", "on", "--port", str(port), "--host", "127.0.0.1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return f"http://127.0.0.1:{port}", proc
 
 
-def stream_one(base: str, prompt: str, tokens: int) -> dict[str, Any]:
-    """One streamed completion: token count and the first/last token times."""
-    body = {"prompt": prompt, "max_tokens": tokens, "temperature": 0,
-            "top_k": 1, "stream": True, "stream_options": {"include_usage": True}}
+def stream_one(base: str, prompt: str, tokens: int | None) -> dict[str, Any]:
+    """One streamed completion: token count and the first/last token times. ``tokens`` None:
+    no max_tokens at all, ended by the stop string (and the server's own context limit)."""
+    body: dict[str, Any] = {"prompt": prompt, "temperature": 0, "top_k": 1, "stream": True,
+                            "stream_options": {"include_usage": True}}
+    if tokens is None:
+        body["stop"] = STOP
+    else:
+        body["max_tokens"] = tokens
     start = time.perf_counter()
     first = last = 0.0
     chunks = 0
@@ -109,18 +121,71 @@ def single(base: str, tokens: int) -> float:
     return float(r["tokens"]) / (r["last"] - r["start"])
 
 
+def workload(tokens: int, clients: int) -> list[tuple[str, int | None]]:
+    """Half the clients with ``max_tokens``, half without (odd ones)."""
+    return [(PROMPTS[i], None if i % 2 else tokens) for i in range(clients)]
+
+
 def serial(base: str, tokens: int, clients: int) -> float:
     """The same requests as ``aggregate``, one after another: what "never below serial" means."""
     start = time.perf_counter()
-    results = [stream_one(base, p, tokens) for p in PROMPTS[:clients]]
+    results = [stream_one(base, p, t) for p, t in workload(tokens, clients)]
     return sum(r["tokens"] for r in results) / (time.perf_counter() - start)
 
 
 def aggregate(base: str, tokens: int, clients: int) -> float:
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        results = list(pool.map(lambda p: stream_one(base, p, tokens), PROMPTS[:clients]))
+        results = list(pool.map(lambda job: stream_one(base, *job), workload(tokens, clients)))
     return sum(r["tokens"] for r in results) / (time.perf_counter() - start)
+
+
+def window_ttft(model: Path, threads: int, streams: int = 4) -> float:
+    """Seconds from the chat pane's send to its first token, through the Bridge as the window
+    sends it, while ``streams`` API requests without max_tokens run on the same engine."""
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer  # noqa: TID251 - GUI bench
+
+    from fireside.core import context
+    from fireside.core.inference.types import LoadSettings, SamplingParams
+    from fireside.core.server.runner import ServerRunner
+    from fireside.core.settings import ServerSettings
+    from fireside.gui.bridge import Bridge
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    os.environ["FIRESIDE_HOME"] = tempfile.mkdtemp(prefix="fireside-bench-ttft-")
+    ctx = context.build()
+    ctx.engine.load(model, LoadSettings(n_ctx=N_CTX * SLOTS, parallel=SLOTS + 1,
+                                        n_threads=threads), name="bench")
+    runner = ServerRunner(ctx.engine, ServerSettings(port=0))
+    runner.start()
+    base = runner.base_url.removesuffix("/v1")
+    busy = ThreadPoolExecutor(streams)
+    jobs = [busy.submit(stream_one, base, f"{i}. Tell a very long story.", None)
+            for i in range(streams)]
+    bridge = Bridge(ctx)
+    try:
+        time.sleep(1.5)  # the API streams are decoding
+        first: list[float] = []
+        bridge.token_ready.connect(lambda _rid, _t: first.append(time.perf_counter()))
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.timeout.connect(lambda: loop.quit() if first else None)
+        poll.start(5)
+        sent = time.perf_counter()
+        req = bridge.chat([{"role": "user", "content": "Say hello."}],
+                          SamplingParams(max_tokens=8, temperature=0.0))
+        QTimer.singleShot(60_000, loop.quit)
+        loop.exec()
+        bridge.stop(req)
+        return (first[0] - sent) if first else float("inf")
+    finally:
+        runner.stop(timeout=10)  # ends the API streams too
+        for job in jobs:
+            job.exception()
+        busy.shutdown()
+        bridge.shutdown()
+        ctx.engine.unload()
+        del app
 
 
 def main() -> int:
@@ -129,7 +194,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, nargs="+", default=[4, 16])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     from fireside.core.inference.engine import default_threads
@@ -140,21 +205,22 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="fireside-bench-")
     servers = {"fireside": start_fireside(args.model, threads, home),
                "llama -np 1": start_llama(args.model, threads, 1),
-               f"llama -np {args.clients}": start_llama(args.model, threads, args.clients)}
+               f"llama -np {SLOTS}": start_llama(args.model, threads, SLOTS)}
+    one: dict[str, list[float]] = {k: [] for k in ("fireside", "llama -np 1")}
+    agg: dict[str, list[float]] = {f"{k} x{n}": [] for n in args.clients for k in servers}
+    serial_runs: dict[int, list[float]] = {n: [] for n in args.clients}
     try:
         for base, proc in servers.values():
             wait_ready(base, proc)
         for base, _ in servers.values():  # warm-up: page the weights in, build the caches
             stream_one(base, PROMPTS[0], 16)
-        one: dict[str, list[float]] = {k: [] for k in ("fireside", "llama -np 1")}
-        agg: dict[str, list[float]] = {k: [] for k in servers}
-        serial_runs: list[float] = []
         for _ in range(args.reps):
             for name, runs in one.items():
                 runs.append(single(servers[name][0], args.tokens))
-            serial_runs.append(serial(servers["fireside"][0], args.tokens, args.clients))
-            for name, (base, _) in servers.items():
-                agg[name].append(aggregate(base, args.tokens, args.clients))
+            for n in args.clients:
+                serial_runs[n].append(serial(servers["fireside"][0], args.tokens, n))
+                for name, (base, _) in servers.items():
+                    agg[f"{name} x{n}"].append(aggregate(base, args.tokens, n))
     finally:
         for _, proc in servers.values():
             proc.terminate()
@@ -163,31 +229,31 @@ def main() -> int:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    ttft = window_ttft(args.model, threads)
     med = {f"single {k}": statistics.median(v) for k, v in one.items()}
-    med[f"serial x{args.clients} fireside"] = statistics.median(serial_runs)
-    med.update({f"aggregate x{args.clients} {k}": statistics.median(v) for k, v in agg.items()})
-    np_n = f"llama -np {args.clients}"
-    ratios = {
-        "single_stream_vs_llama_np1": med["single fireside"] / med["single llama -np 1"],
-        f"aggregate_x{args.clients}_vs_llama_np1":
-            med[f"aggregate x{args.clients} fireside"]
-            / med[f"aggregate x{args.clients} llama -np 1"],
-        f"aggregate_x{args.clients}_vs_llama_np{args.clients}":
-            med[f"aggregate x{args.clients} fireside"] / med[f"aggregate x{args.clients} {np_n}"],
-        f"aggregate_x{args.clients}_vs_own_serial":
-            med[f"aggregate x{args.clients} fireside"]
-            / med[f"serial x{args.clients} fireside"],
-    }
+    med.update({f"serial x{n} fireside": statistics.median(v) for n, v in serial_runs.items()})
+    med.update({f"aggregate {k}": statistics.median(v) for k, v in agg.items()})
+    ratios = {"single_stream_vs_llama_np1": med["single fireside"] / med["single llama -np 1"]}
+    for n in args.clients:
+        ours = med[f"aggregate fireside x{n}"]
+        peer = med[f"aggregate llama -np {SLOTS} x{n}"]
+        ratios[f"aggregate_x{n}_vs_llama_np{SLOTS}"] = ours / peer
+        ratios[f"aggregate_x{n}_vs_llama_np1"] = ours / med[f"aggregate llama -np 1 x{n}"]
+        ratios[f"aggregate_x{n}_vs_own_serial"] = ours / med[f"serial x{n} fireside"]
+    load = os.getloadavg()
     if args.json:
         print(json.dumps({"threads": threads, "tokens": args.tokens, "reps": args.reps,
-                          "tok_per_s": med, "ratios": ratios}, indent=2))
+                          "tok_per_s": med, "ratios": ratios, "window_ttft_s": ttft,
+                          "load_average": load}, indent=2))
         return 0
-    print(f"model {args.model.name} · threads {threads} · {args.tokens} tokens · "
-          f"{args.reps} interleaved reps (medians)")
+    print(f"model {args.model.name} · threads {threads} · {args.tokens} tokens (half the clients "
+          f"without max_tokens) · {args.reps} interleaved reps (medians) · load average "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     for name, value in med.items():
-        print(f"  {name:<32} {value:8.1f} tok/s")
+        print(f"  {name:<34} {value:8.1f} tok/s")
     for name, value in ratios.items():
-        print(f"  {name:<32} {value:8.3f}x")
+        print(f"  {name:<34} {value:8.3f}x")
+    print(f"  window TTFT with 4 API streams     {ttft * 1000:8.0f} ms (target < 1000 ms)")
     return 0
 
 

@@ -1,10 +1,13 @@
 """The one owner of the loaded model.
 
 The chat window, the CLI and the HTTP server all call this object; none of them holds a
-``Llama`` of its own, so the weights are in memory once. Requests may come from any thread and
-are served one at a time in arrival order, all on one owner thread (:mod:`owner` says why);
-tokens stream back through a callback called on that thread, and a :class:`CancelToken` stops
-a request between tokens.
+``Llama`` of its own, so the weights are in memory once. Requests may come from any thread;
+every llama.cpp call is made on one owner thread (:mod:`owner` says why), where concurrent
+generation requests decode together in one batch (:mod:`batch`): admitted in arrival order by
+what they hold now, the last to arrive preempted when the cache runs short. Tokens stream back
+through a callback called on that thread; a :class:`CancelToken` stops a request between
+tokens, or at once while it is still queued. Tokenizing runs on the caller's thread beside the
+batch (:mod:`readers`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 ``create_app(ctx_or_engine, settings)`` puts the engine in ``app.state`` (llama-cpp-python's
 pattern, minus its module-level globals), so the window, the CLI and the API all use the same
-loaded weights. Engine calls run on a bounded thread pool and queue on the engine's FIFO lock;
-more than ``max_queue`` waiting requests get a 429.
+loaded weights. Engine calls run on a bounded thread pool; generation requests decode together
+on the engine's batch (requests without ``max_tokens`` included: admission never reserves the
+whole context for a guess). More than ``max_queue`` waiting requests get a 429 with
+``Retry-After``.
 """
 
 from __future__ import annotations
