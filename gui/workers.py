@@ -22,6 +22,7 @@ from fireside.core.inference.engine import Engine
 from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
 
 log = logging.getLogger("fireside.gui.workers")
+CHAT_PRIORITY = 1  # the person at the window comes before API clients on the one engine
 
 
 def user_message(exc: BaseException) -> str:
@@ -93,7 +94,7 @@ class ChatWorker(QObject):
             result = self._engine.chat(
                 messages, params, on_token=lambda text: tokens.append(req_id, text),
                 cancel=cancel, on_progress=lambda done, total: tokens.progress(
-                    req_id, done, total))
+                    req_id, done, total), priority=CHAT_PRIORITY)
         except ContextOverflowError as exc:
             self.overflow.emit(req_id, exc.prompt_tokens, exc.n_ctx)
             self.error.emit(req_id, user_message(exc))

@@ -120,15 +120,38 @@ class Batcher:
                 continue
             if len(running) <= 1:
                 break
-            victim = max(running, key=lambda s: s.submitted)
-            running.remove(victim)
-            llama_cpp.llama_memory_seq_rm(mem, victim.slot, 0, -1)
-            self.slots[victim.slot] = []
-            self._busy.discard(victim.slot)
-            victim.slot = -1
-            victim.preempted += 1
+            victim = max(running, key=lambda s: (-s.priority, s.submitted))
+            self._preempt(victim, running)
             preempted.append(victim)
         return preempted
+
+    def make_way(self, seq: Sequence, running: list[Sequence]) -> list[Sequence]:
+        """A request of higher priority (the person's chat) finds every slot or cell taken:
+        preempt the latest-arrived requests of lower priority (API clients) that must go for
+        it to join, if that is enough; [] (nothing touched) otherwise."""
+        candidates = sorted((s for s in running if s.priority < seq.priority),
+                            key=lambda s: s.submitted, reverse=True)
+        keep = list(running)
+        victims: list[Sequence] = []
+        for victim in candidates:
+            if self.can_join(seq, keep):
+                break
+            keep.remove(victim)
+            victims.append(victim)
+        if not self.can_join(seq, keep):
+            return []
+        for victim in victims:
+            self._preempt(victim, running)
+        return victims
+
+    def _preempt(self, victim: Sequence, running: list[Sequence]) -> None:
+        """Pause ``victim``: its cells freed, its tokens and sampler kept for ``resume``."""
+        running.remove(victim)
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self.ctx), victim.slot, 0, -1)
+        self.slots[victim.slot] = []
+        self._busy.discard(victim.slot)
+        victim.slot = -1
+        victim.preempted += 1
 
     def _pick_slot(self, tokens: list[int]) -> int:
         free = [i for i in range(len(self.slots)) if i not in self._busy]

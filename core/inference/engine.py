@@ -211,11 +211,13 @@ class Engine:
     def chat(self, messages: list[dict[str, Any]], params: SamplingParams | None = None,
              on_token: TokenCallback | None = None, cancel: CancelToken | None = None,
              *, grammar: Any = None, tools: list[dict[str, Any]] | None = None,
-             on_progress: ProgressCallback | None = None) -> Completion:
+             on_progress: ProgressCallback | None = None, priority: int = 0) -> Completion:
         """Answer a conversation, rendered with the model's own template.
 
         ``on_progress(done, total)`` reports prompt processing (on the engine thread) before
-        the first token, so a window can say how far it has read a long prompt.
+        the first token, so a window can say how far it has read a long prompt. A request of
+        higher ``priority`` (the window's chat: 1) finding the batch full makes API requests
+        of lower priority pause for it.
         """
         params = params or SamplingParams()
 
@@ -232,6 +234,7 @@ class Engine:
 
         seq = Sequence(prepare, params, grammar, on_token, cancel)
         seq.on_progress = on_progress
+        seq.priority = priority
         return self._owner.generate(seq)
 
     def complete(self, prompt: str, params: SamplingParams | None = None,
@@ -261,6 +264,9 @@ class Engine:
 
     def make_room(self, running: list[Sequence]) -> list[Sequence]:
         return self._batcher.make_room(running) if self._batcher is not None else []
+
+    def make_way(self, seq: Sequence, running: list[Sequence]) -> list[Sequence]:
+        return self._batcher.make_way(seq, running) if self._batcher is not None else []
 
     def start(self, seq: Sequence, running: list[Sequence]) -> bool:
         if seq.cancelled:  # its client left while it was queued

@@ -54,6 +54,7 @@ class Scheduler(Protocol):
     def step(self, running: list[Sequence]) -> list[Sequence]: ...
     def finish(self, seq: Sequence, error: BaseException | None) -> None: ...
     def make_room(self, running: list[Sequence]) -> list[Sequence]: ...
+    def make_way(self, seq: Sequence, running: list[Sequence]) -> list[Sequence]: ...
 
 
 class OwnerThread:
@@ -201,6 +202,7 @@ class OwnerThread:
                 backlog.popleft()
                 self._start(item, running)
                 continue
+            way: list[Sequence] = []
             if not item.future.cancelled():
                 try:
                     sched.prepare(item)
@@ -210,11 +212,13 @@ class OwnerThread:
                         sched.finish(item, exc)
                     continue
                 if running and not sched.can_join(item, running):
-                    return
+                    way = sched.make_way(item, running)
+                    if not way:
+                        return
             backlog.popleft()
-            if not self._started(item.future):
-                continue
-            self._start(item, running)
+            if self._started(item.future):
+                self._start(item, running)
+            backlog.extendleft(reversed(way))  # the paused go first once room frees
 
     def _start(self, item: Sequence, running: list[Sequence]) -> None:
         sched = self._scheduler

@@ -195,3 +195,32 @@ def test_a_request_without_max_tokens_does_not_hold_the_others_back(
     stopper.cancel()
     runner.join(60)
     assert results[0].finish_reason == "cancelled" and results[0].stats.completion_tokens > 24
+
+
+def test_the_persons_chat_does_not_wait_for_api_requests(small_engine: Engine,
+                                                         starter_file: Path) -> None:
+    small_engine.load(starter_file, LoadSettings(n_ctx=1024, parallel=2))
+    long = SamplingParams(temperature=0.0, max_tokens=250, repeat_penalty=1.0, stop=["\u0000"])
+    api: dict[int, Completion] = {}
+    started = [threading.Event(), threading.Event()]
+
+    def client(i: int) -> None:
+        api[i] = small_engine.complete(PROMPTS[i], long, on_token=lambda _t: started[i].set())
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    assert all(e.wait(60) for e in started)  # both slots busy with API requests
+    first: list[float] = []
+    t0 = time.perf_counter()
+    chat = small_engine.chat([{"role": "user", "content": "Say hi."}],
+                             SamplingParams(max_tokens=4, temperature=0.0), priority=1,
+                             on_token=lambda _t: first.append(time.perf_counter()))
+    assert first and chat.stats.completion_tokens >= 1
+    assert not api  # answered while both API requests still ran: it did not wait for a slot
+    assert first[0] - t0 < 5.0
+    for t in threads:
+        t.join(120)
+    assert sorted(r.stats.completion_tokens for r in api.values()) == [250, 250]
+    assert sum(r.stats.preempted for r in api.values()) >= 1  # one made way, then finished
