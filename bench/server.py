@@ -154,7 +154,7 @@ def window_ttft(model: Path, threads: int, streams: int = 4) -> float:
     app = QCoreApplication.instance() or QCoreApplication([])
     os.environ["FIRESIDE_HOME"] = tempfile.mkdtemp(prefix="fireside-bench-ttft-")
     ctx = context.build()
-    ctx.engine.load(model, LoadSettings(n_ctx=N_CTX * SLOTS, parallel=SLOTS + 1,
+    ctx.engine.load(model, LoadSettings(n_ctx=N_CTX * SLOTS, parallel=SLOTS,
                                         n_threads=threads), name="bench")
     runner = ServerRunner(ctx.engine, ServerSettings(port=0))
     runner.start()
