@@ -37,11 +37,16 @@ CACHE = Path(os.environ.get("FIRESIDE_DEV_CACHE", Path.home() / ".cache" / "fire
 DEFAULT_MODEL = CACHE / "starter" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 LLAMA_SERVER = CACHE / "llama-tools-0.3.36" / "bin" / "llama-server"
 N_CTX = 2048
-SUBJECTS = ["a small village by the sea", "the printing press", "a recipe for bread",
-            "the year 2300", "a lighthouse keeper", "the first telescope", "a mountain railway",
-            "the history of tea"]
-PROMPTS = [f"{i}. Write two short sentences about {SUBJECTS[i % len(SUBJECTS)]}."
-           for i in range(16)]
+STARTS = ["Once upon a time, in a small village by the sea,",
+          "The history of the printing press begins",
+          "Here is a detailed recipe for bread:",
+          "In the year 2300, humanity finally",
+          "The lighthouse keeper climbed the stairs and",
+          "When the first telescope was pointed at the sky,",
+          "The mountain railway was built because",
+          "Tea first reached Europe when"]
+PROMPTS = [STARTS[i % len(STARTS)] + ("" if i < len(STARTS) else " and then")
+           for i in range(16)]  # open-ended starts: greedy decoding writes on
 STOP = ["\n\n", ". "]  # where requests without max_tokens end (same text on both servers)
 SLOTS = 4
 
