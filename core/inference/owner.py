@@ -19,7 +19,10 @@ joins before it has run, so arrival order still holds.
 
 from __future__ import annotations
 
+import logging
+import os
 import queue
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -32,6 +35,8 @@ from fireside.core.inference.types import CancelToken, Completion, Stats
 
 T = TypeVar("T")
 CANCEL_POLL_S = 0.05  # how soon a Stop reaches a request that is still queued
+ENGINE_NICE = 5  # the engine's threads run this much nicer than the window
+log = logging.getLogger("fireside.engine.owner")
 
 
 class _Call:
@@ -55,6 +60,24 @@ class Scheduler(Protocol):
     def finish(self, seq: Sequence, error: BaseException | None) -> None: ...
     def make_room(self, running: list[Sequence]) -> list[Sequence]: ...
     def make_way(self, seq: Sequence, running: list[Sequence]) -> list[Sequence]: ...
+
+
+def _yield_to_the_window() -> None:
+    """Run the engine thread, and the llama.cpp worker threads it creates (they inherit it),
+    a few nice levels below the rest of the process.
+
+    On 2 cores the two decode threads keep both busy; the window's GUI thread then waited
+    for the scheduler behind them (60 ms stalls while a reply streamed). Niced, they give way
+    the moment the window has work, which is little, so decoding loses next to nothing. Linux
+    sets niceness per thread; elsewhere this would nice the whole process, so it is skipped.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + ENGINE_NICE)
+    except OSError as exc:  # a sandbox that forbids it: run at the normal priority
+        log.debug("could not lower the engine thread's priority: %s", exc)
 
 
 class OwnerThread:
@@ -150,6 +173,7 @@ class OwnerThread:
 
     # -- the thread ------------------------------------------------------------------------
     def _serve(self, previous: threading.Thread | None) -> None:
+        _yield_to_the_window()
         if previous is not None:  # a closed thread may still be finishing requests
             previous.join()
         backlog: deque[_Call | Sequence] = deque()
