@@ -196,22 +196,30 @@ class Batcher:
         if rc != 0:
             raise FiresideError(f"llama.cpp failed to decode (status {rc})")
 
-    def resume(self, seq: Sequence, running: list[Sequence]) -> bool:
-        """A preempted request back on the batch: recompute its cells (prompt and what it
-        wrote) in a free slot; its next token, sampled before it was paused, comes next."""
-        tokens = seq.tokens + seq.decoded
+    def _claim(self, seq: Sequence, tokens: list[int], max_keep: int,
+               running: list[Sequence]) -> tuple[int, int]:
+        """A free slot for ``tokens``, keeping the cached prefix it shares (at most
+        ``max_keep`` tokens), with room made beside the running requests: (slot, kept)."""
         seq.slot = slot = self._pick_slot(tokens)
         self._busy.add(slot)
-        keep = _common_prefix(self.slots[slot], tokens)
+        keep = min(_common_prefix(self.slots[slot], tokens), max_keep)
         mem = llama_cpp.llama_get_memory(self.ctx)
         if not llama_cpp.llama_memory_seq_rm(mem, slot, keep, -1):
             llama_cpp.llama_memory_seq_rm(mem, slot, 0, -1)
             keep = 0
-        self.slots[slot] = cached = tokens[:keep]
+        self.slots[slot] = tokens[:keep]
         if running:
             self._make_room(seq, running)
         else:
             self._drop_idle(except_slot=slot)
+        return slot, keep
+
+    def resume(self, seq: Sequence, running: list[Sequence]) -> bool:
+        """A preempted request back on the batch: recompute its cells (prompt and what it
+        wrote) in a free slot; its next token, sampled before it was paused, comes next."""
+        tokens = seq.tokens + seq.decoded
+        slot, keep = self._claim(seq, tokens, len(tokens), running)
+        cached = self.slots[slot]
         for begin in range(keep, len(tokens), self.n_batch):
             chunk = tokens[begin:begin + self.n_batch]
             for i, token in enumerate(chunk):
@@ -227,19 +235,8 @@ class Batcher:
             return self.resume(seq, running)
         seq.started = time.perf_counter()
         tokens = seq.tokens
-        seq.slot = slot = self._pick_slot(tokens)
-        self._busy.add(slot)
+        slot, keep = self._claim(seq, tokens, len(tokens) - 1, running)  # >= 1 for logits
         cached = self.slots[slot]
-        keep = min(_common_prefix(cached, tokens), len(tokens) - 1)  # >= 1 token for logits
-        mem = llama_cpp.llama_get_memory(self.ctx)
-        if not llama_cpp.llama_memory_seq_rm(mem, slot, keep, -1):
-            llama_cpp.llama_memory_seq_rm(mem, slot, 0, -1)
-            keep = 0
-        self.slots[slot] = cached = tokens[:keep]
-        if running:
-            self._make_room(seq, running)
-        else:
-            self._drop_idle(except_slot=slot)
         # The sampler chain takes Llama._seed when it is built, and set_seed() stays in force:
         # every request sets its own, so one seeded API call never fixes the window's
         # "random" replies (LLAMA_DEFAULT_SEED asks llama.cpp for a fresh random seed).
