@@ -80,6 +80,11 @@ class ServerView(QWidget):
         self.api_key = _named(QLineEdit(settings.api_key), "serverApiKey", "API key")
         self.api_key.setPlaceholderText("none (required for the local network)")
         self.api_key.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
+        # Say where the key is kept: the OS keyring, or a file only this user can read.
+        self.key_where = _named(QLabel(f"The key is {bridge.ctx.settings.secrets.where()}."),
+                                "apiKeyStorage", "Where the API key is stored")
+        self.key_where.setWordWrap(True)
+        self.key_where.setProperty("role", "muted")
         generate = _named(QPushButton("Generate"), "generateKey", "Generate API key")
         generate.clicked.connect(lambda: self.api_key.setText(new_api_key()))
         copy_key = _named(QPushButton("Copy"), "copyKey", "Copy API key")
@@ -169,6 +174,7 @@ class ServerView(QWidget):
         key_row.addWidget(generate)
         key_row.addWidget(copy_key)
         form.addRow("API key", key_row)
+        form.addRow("", self.key_where)
         form.addRow("CORS origins", self.cors)
         url_row = QHBoxLayout()
         url_row.addWidget(self.url, 1)

@@ -60,6 +60,7 @@ def test_toggle_starts_and_stops_the_server_and_logs_requests(view: ServerView,
     assert row["Model"] == "starter-under-test" and row["Status"] == "200"
     assert int(row["Tokens"]) > 3
     assert row["Queued"].endswith(" ms")  # how long it waited for the engine
+    assert "only you can read" in view.key_where.text()  # tests keep secrets in the 0600 file
     assert not view.port.isEnabled()  # settings are fixed while it runs
     view.toggle.click()
     qtbot.waitUntil(lambda: not view.running and view.status.text() == "Stopped",
