@@ -348,7 +348,3 @@ class Note(SizedCard):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         c = theme.current()
         paint_card(self, c.warn_bg, c.warn_bg, 8)
-
-
-def is_message(widget: QWidget) -> bool:
-    return isinstance(widget, MessageBubble)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fireside.core.inference.types import SamplingParams
@@ -23,7 +23,6 @@ class ReplyState:
     text: str = ""
     trimmed: int = 0
     overflow: tuple[int, int] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def stats_text(stats: dict[str, Any], finish_reason: str) -> str:
