@@ -2,9 +2,11 @@
 
 Views call :meth:`Bridge.submit` for chores and :meth:`Bridge.relay` to get a thread-safe
 callable back onto the GUI thread; the chat pane uses :meth:`Bridge.chat`, :meth:`Bridge.stop`
-and :meth:`Bridge.load_model`. Engine work runs in one QThread (GPT4All's ChatLLM pattern):
-requests go over queued signals, results come back as signals carrying a request id, and stop is
-a :class:`CancelToken` set directly from the GUI thread because the worker's loop is busy.
+and :meth:`Bridge.load_model`. A reply is submitted to the engine like any server request
+(:meth:`Engine.submit` returns a handle at once, so the GUI thread never waits for it); the
+frame timer drains every live handle and turns what it finds into signals carrying a request id:
+text, prompt progress, then exactly one of finished / failed / cancelled. Stop cancels the
+handle directly. Loads and unloads run in order on one thread of their own.
 """
 
 from __future__ import annotations
@@ -18,13 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from fireside.core.context import AppContext
+from fireside.core.errors import ContextOverflowError
 from fireside.core.inference.engine import LoadedModel
-from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
+from fireside.core.inference.handle import Handle, Update
+from fireside.core.inference.types import ChatRequest, LoadSettings, SamplingParams
 from fireside.gui.lifetime import GuiThreadCollector
-from fireside.gui.workers import ChatWorker, TaskPool, TokenBuffer, user_message
+from fireside.gui.workers import (
+    CHAT_PRIORITY,
+    SerialQueue,
+    TaskPool,
+    fit_messages,
+    user_message,
+)
 
 log = logging.getLogger("fireside.gui.bridge")
 FLUSH_MS = 80  # 12.5 flushes a second: on 2 cores each costs decode speed (bench/gui_latency.py)
@@ -109,10 +119,6 @@ class Bridge(QObject):
     trimmed = Signal(int, int, int)  # request id, messages left out, prompt tokens (fit only)
     reading = Signal(int, int, int)  # request id, prompt tokens read, of how many
 
-    _req_chat = Signal(int, object, object, object, bool)
-    _req_load = Signal(int, object, object, str)
-    _req_unload = Signal(int)
-
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -124,29 +130,11 @@ class Bridge(QObject):
         self._collector.start()
         self._invoker = _Invoker(self)
         self._pool = TaskPool()
-        self._tokens = TokenBuffer()
-        self._active: dict[int, CancelToken] = {}
+        self._loads = SerialQueue("fireside-load")  # loads and unloads, in the order asked
+        # live replies: their handle, or None while the oldest turns are being left out
+        self._active: dict[int, Handle | None] = {}
+        self._stopped: set[int] = set()  # stopped before their handle existed
         self._loading: dict[int, float] = {}
-
-        self._thread = QThread(self)
-        self._thread.setObjectName("fireside-engine")
-        self._worker = ChatWorker(ctx.engine, self._tokens)
-        self._worker.moveToThread(self._thread)
-        # The worker has no parent (it lives in another thread): it is deleted in its own
-        # thread when that thread ends, not by a garbage collection in some other one.
-        self._thread.finished.connect(self._worker.deleteLater)
-        queued = Qt.ConnectionType.QueuedConnection
-        self._req_chat.connect(self._worker.chat, queued)
-        self._req_load.connect(self._worker.load, queued)
-        self._req_unload.connect(self._worker.unload, queued)
-        self._worker.done.connect(self._on_done, queued)
-        self._worker.error.connect(self._on_error, queued)
-        self._worker.stopped.connect(self._on_stopped, queued)
-        self._worker.load_done.connect(self._on_loaded, queued)
-        self._worker.load_error.connect(self._on_load_error, queued)
-        self._worker.overflow.connect(self._on_overflow, queued)
-        self._worker.trimmed.connect(self._on_trimmed, queued)
-        self._thread.start()
 
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(FLUSH_MS)
@@ -221,21 +209,50 @@ class Bridge(QObject):
         """Start a reply; tokens, then one of finished/failed/cancelled, carry the id.
 
         ``fit`` leaves out the oldest turns when the conversation outgrew the context (the
-        ``trimmed`` signal says how many) instead of failing with ``context_overflow``.
+        ``trimmed`` signal says how many) instead of failing with ``context_overflow``; that
+        tokenizes the conversation, so it runs off the GUI thread before the reply is
+        submitted.
         """
         req_id = next(self._ids)
-        token = CancelToken()
-        self._active[req_id] = token
+        self._active[req_id] = None
         if not self._flush_timer.isActive():
             self._flush_timer.start()
-        self._req_chat.emit(req_id, [dict(m) for m in messages], params, token, fit)
+        messages = [dict(m) for m in messages]
+        if not fit:
+            self._start(req_id, messages, params)
+            return req_id
+        engine = self.ctx.engine
+
+        def fitted(result: Any) -> None:
+            kept, dropped, size = result
+            if req_id not in self._active:
+                return
+            if dropped:
+                self.trimmed.emit(req_id, dropped, size)
+            self._start(req_id, kept, params)
+
+        self.submit(lambda: fit_messages(engine, messages, params), fitted,
+                    lambda message: self._end(req_id, self.failed, message))
         return req_id
 
+    def _start(self, req_id: int, messages: list[dict[str, Any]],
+               params: SamplingParams) -> None:
+        if self._closed:
+            return
+        handle = self.ctx.engine.submit(ChatRequest(messages, params, priority=CHAT_PRIORITY))
+        self._active[req_id] = handle
+        if req_id in self._stopped:
+            handle.cancel()
+
     def stop(self, req_id: int | None = None) -> None:
-        """Stop one request (or all); takes effect between two tokens."""
-        for rid, token in list(self._active.items()):
+        """Stop one request (or all): between two tokens, or at once while it waits."""
+        for rid, handle in list(self._active.items()):
             if req_id is None or rid == req_id:
-                token.cancel()
+                self._stopped.add(rid)
+                if handle is not None:
+                    handle.cancel()
+                else:  # still leaving out old turns: it ends here, never submitted
+                    self._end(rid, self.cancelled, None)
 
     @property
     def busy(self) -> bool:
@@ -247,44 +264,37 @@ class Bridge(QObject):
 
     @Slot()
     def _flush(self) -> None:
-        for rid, (done, total) in self._tokens.drain_progress().items():
-            if rid in self._active:
-                self.reading.emit(rid, done, total)
-        for rid, text in self._tokens.drain().items():
-            if rid in self._active:  # stale ids (already finished) are dropped
-                self.token_ready.emit(rid, text)
+        """Once per frame: what every live reply wrote since the last frame, and its end."""
+        for rid, handle in list(self._active.items()):
+            if handle is not None:
+                self._deliver(rid, handle.take())
 
-    def _finish(self, req_id: int) -> bool:
-        self._flush()
-        known = self._active.pop(req_id, None) is not None
+    def _deliver(self, req_id: int, update: Update) -> None:
+        if update.progress is not None:
+            self.reading.emit(req_id, *update.progress)
+        if update.text:
+            self.token_ready.emit(req_id, update.text)
+        if not update.ended:
+            return
+        error = update.error
+        if isinstance(error, ContextOverflowError):
+            self.context_overflow.emit(req_id, error.prompt_tokens, error.n_ctx)
+        if error is not None:
+            self._end(req_id, self.failed, user_message(error))
+        elif update.completion is None or update.completion.finish_reason == "cancelled" \
+                or req_id in self._stopped:
+            self._end(req_id, self.cancelled, update.completion)
+        else:
+            self._end(req_id, self.finished, update.completion)
+
+    def _end(self, req_id: int, signal: Any, value: object) -> None:
+        if req_id not in self._active:
+            return  # already ended (a stale id)
+        del self._active[req_id]
+        self._stopped.discard(req_id)
         if not self._active:
             self._flush_timer.stop()
-        return known
-
-    @Slot(int, object)
-    def _on_done(self, req_id: int, completion: object) -> None:
-        if self._finish(req_id):
-            self.finished.emit(req_id, completion)
-
-    @Slot(int, str)
-    def _on_error(self, req_id: int, message: str) -> None:
-        if self._finish(req_id):
-            self.failed.emit(req_id, message)
-
-    @Slot(int, int, int)
-    def _on_overflow(self, req_id: int, prompt_tokens: int, n_ctx: int) -> None:
-        if req_id in self._active:
-            self.context_overflow.emit(req_id, prompt_tokens, n_ctx)
-
-    @Slot(int, int, int)
-    def _on_trimmed(self, req_id: int, dropped: int, prompt_tokens: int) -> None:
-        if req_id in self._active:
-            self.trimmed.emit(req_id, dropped, prompt_tokens)
-
-    @Slot(int, object)
-    def _on_stopped(self, req_id: int, completion: object) -> None:
-        if self._finish(req_id):
-            self.cancelled.emit(req_id, completion)
+        signal.emit(req_id, value)
 
     # -- models --------------------------------------------------------------------------
     def load_model(self, path: Path, settings: LoadSettings | None = None,
@@ -294,13 +304,34 @@ class Bridge(QObject):
         self._loading[req_id] = time.monotonic()
         self._load_timer.start()
         self.load_started.emit(req_id, name or path.stem)
-        self._req_load.emit(req_id, Path(path), settings, name)
+        engine, path = self.ctx.engine, Path(path)
+        post = self._invoker.post
+
+        def load() -> None:
+            try:
+                loaded = engine.load(path, settings, name or None, by="chat")
+            except BaseException as exc:  # noqa: BLE001 - every failure reaches the window
+                post(self._on_load_error, (req_id, user_message(exc)))
+            else:
+                post(self._on_loaded, (req_id, loaded))
+
+        self._loads.put(load)
         return req_id
 
     def unload_model(self) -> int:
         req_id = next(self._ids)
         self._loading[req_id] = time.monotonic()
-        self._req_unload.emit(req_id)
+        engine = self.ctx.engine
+        post = self._invoker.post
+
+        def unload() -> None:
+            try:
+                engine.unload()
+            except BaseException as exc:  # noqa: BLE001
+                log.warning("unload failed: %s", exc)
+            post(self._on_loaded, (req_id, None))
+
+        self._loads.put(unload)
         return req_id
 
     @Slot()
@@ -344,10 +375,8 @@ class Bridge(QObject):
                 cleanup()
             except Exception:
                 log.exception("shutdown cleanup failed")
-        self._thread.quit()
-        if not self._thread.wait(timeout_ms):
-            log.warning("engine thread still busy at shutdown (a model load?); waiting for it")
-            self._thread.wait()
+        if not self._loads.close(timeout_ms / 1000):
+            log.warning("a model load was still running at shutdown")
         if not self._pool.shutdown(timeout_ms / 1000):
             log.warning("a background task was still running at shutdown")
         if not self.ctx.engine.release_thread(timeout_ms / 1000):

@@ -1,8 +1,9 @@
-"""Worker-side objects: the chat worker (one QThread, the one model) and a small task pool.
+"""What runs off the GUI thread for the window: a small task pool, one serial queue per
+ordered chore (the conversation store, model loads), and the turn-dropping that fits a long
+conversation into the context. Replies themselves need no thread of ours: they are engine
+handles (:meth:`Engine.submit`) that the :class:`~fireside.gui.bridge.Bridge` drains per frame.
 
-Workers never touch widgets or item models. The chat worker reports through signals that the
-:class:`~fireside.gui.bridge.Bridge` receives on the GUI thread; tokens do not travel as one
-queued event each but go into a :class:`TokenBuffer` that the GUI drains once per frame.
+Nothing here touches widgets or item models.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
-
-from fireside.core.errors import ContextOverflowError, FiresideError
+from fireside.core.errors import FiresideError
 from fireside.core.inference.engine import Engine
-from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
+from fireside.core.inference.types import SamplingParams
 
 log = logging.getLogger("fireside.gui.workers")
 CHAT_PRIORITY = 1  # the person at the window comes before API clients on the one engine
@@ -31,100 +29,6 @@ def user_message(exc: BaseException) -> str:
         return str(exc)
     log.error("unexpected error in a worker", exc_info=exc)
     return f"unexpected error: {type(exc).__name__}: {exc}"
-
-
-class TokenBuffer:
-    """Tokens written by the worker thread, drained by the GUI thread on a timer."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._parts: dict[int, list[str]] = {}
-        self._progress: dict[int, tuple[int, int]] = {}
-
-    def append(self, req_id: int, text: str) -> None:
-        with self._lock:
-            self._parts.setdefault(req_id, []).append(text)
-
-    def progress(self, req_id: int, done: int, total: int) -> None:
-        """Prompt processing: only the latest figure per request matters."""
-        with self._lock:
-            self._progress[req_id] = (done, total)
-
-    def drain(self) -> dict[int, str]:
-        with self._lock:
-            parts, self._parts = self._parts, {}
-        return {rid: "".join(chunks) for rid, chunks in parts.items() if chunks}
-
-    def drain_progress(self) -> dict[int, tuple[int, int]]:
-        with self._lock:
-            progress, self._progress = self._progress, {}
-        return progress
-
-
-class ChatWorker(QObject):
-    """Lives in its own QThread; every slot runs there, one request at a time."""
-
-    done = Signal(int, object)  # request id, Completion
-    error = Signal(int, str)  # request id, one-line message
-    stopped = Signal(int, object)  # request id, Completion (partial)
-    load_done = Signal(int, object)  # request id, LoadedModel
-    load_error = Signal(int, str)
-    overflow = Signal(int, int, int)  # request id, prompt tokens, context size
-    trimmed = Signal(int, int, int)  # request id, messages left out, prompt tokens now
-
-    def __init__(self, engine: Engine, tokens: TokenBuffer) -> None:
-        super().__init__()
-        self._engine = engine
-        self._tokens = tokens
-
-    @Slot(int, object, object, object, bool)
-    def chat(self, req_id: int, messages: object, params: object, cancel: object,
-             fit: bool) -> None:
-        assert isinstance(params, SamplingParams) and isinstance(cancel, CancelToken)
-        assert isinstance(messages, list)
-        if cancel.cancelled:  # stopped while still queued behind another request
-            self.stopped.emit(req_id, None)
-            return
-        try:
-            if fit:
-                messages, dropped, size = fit_messages(self._engine, messages, params)
-                if dropped:
-                    self.trimmed.emit(req_id, dropped, size)
-            tokens = self._tokens
-            result = self._engine.chat(
-                messages, params, on_token=lambda text: tokens.append(req_id, text),
-                cancel=cancel, on_progress=lambda done, total: tokens.progress(
-                    req_id, done, total), priority=CHAT_PRIORITY)
-        except ContextOverflowError as exc:
-            self.overflow.emit(req_id, exc.prompt_tokens, exc.n_ctx)
-            self.error.emit(req_id, user_message(exc))
-            return
-        except BaseException as exc:  # noqa: BLE001 - every failure must reach the window
-            self.error.emit(req_id, user_message(exc))
-            return
-        if cancel.cancelled or result.finish_reason == "cancelled":
-            self.stopped.emit(req_id, result)
-        else:
-            self.done.emit(req_id, result)
-
-    @Slot(int, object, object, str)
-    def load(self, req_id: int, path: object, settings: object, name: str) -> None:
-        assert isinstance(path, Path)
-        try:
-            loaded = self._engine.load(path, settings if isinstance(settings, LoadSettings)
-                                       else None, name or None, by="chat")
-        except BaseException as exc:  # noqa: BLE001
-            self.load_error.emit(req_id, user_message(exc))
-            return
-        self.load_done.emit(req_id, loaded)
-
-    @Slot(int)
-    def unload(self, req_id: int) -> None:
-        try:
-            self._engine.unload()
-        except BaseException as exc:  # noqa: BLE001
-            log.warning("unload failed: %s", exc)
-        self.load_done.emit(req_id, None)
 
 
 def fit_messages(engine: Engine, messages: list[dict[str, Any]],

@@ -8,7 +8,7 @@ from typing import Any
 
 from fireside.core import context
 from fireside.core.cli.output import emit_json, note
-from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams, Stats
+from fireside.core.inference.types import ChatRequest, LoadSettings, SamplingParams, Stats
 
 
 def register(sub: Any) -> None:
@@ -68,17 +68,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _answer(ctx: context.AppContext, messages: list[dict[str, str]], params: SamplingParams,
             args: argparse.Namespace) -> int:
-    cancel = CancelToken()
-
-    def show(text: str) -> None:
-        if not args.json:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-
+    handle = ctx.engine.submit(ChatRequest(list(messages), params))
     try:
-        result = ctx.engine.chat(messages, params, on_token=show, cancel=cancel)
+        for text in handle.stream():
+            if not args.json:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+        result = handle.result()
     except KeyboardInterrupt:
-        cancel.cancel()
+        handle.cancel()
         note("\n[stopped]")
         return 130
     messages.append({"role": "assistant", "content": result.text})

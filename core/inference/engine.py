@@ -28,22 +28,25 @@ from fireside.core.errors import (
 )
 from fireside.core.inference import templates
 from fireside.core.inference.batch import Batcher, widen_context
+from fireside.core.inference.handle import Handle
 from fireside.core.inference.owner import OwnerThread
 from fireside.core.inference.readers import ModelReaders
 from fireside.core.inference.sequence import Sequence
 from fireside.core.inference.types import (
     KV_CACHE_TYPES,
     CancelToken,
+    ChatRequest,
     Completion,
     LoadSettings,
+    Request,
     SamplingParams,
+    TextRequest,
 )
 from fireside.core.models import preflight
 from fireside.core.models.meta import ModelMeta, read_meta
 
 log = logging.getLogger("fireside.engine")
 TokenCallback = Callable[[str], None]
-ProgressCallback = Callable[[int, int], None]  # prompt tokens read so far, of how many
 Listener = Callable[[str, "LoadedModel | None"], None]
 
 
@@ -208,47 +211,60 @@ class Engine:
             return ""
         return str(llm._model.token_get_text(token_id))
 
+    def submit(self, request: Request, *, on_token: TokenCallback | None = None,
+               cancel: CancelToken | None = None) -> Handle:
+        """Queue ``request`` on the batch and return its :class:`Handle` at once.
+
+        The one way in for every front (window, server, CLI): the handle streams the text
+        (pulled with ``take``/``stream``, or pushed to ``on_token`` on the engine thread),
+        stops the request and waits for its :class:`Completion`. The prompt is rendered and
+        tokenized on the engine thread when the request's turn comes, so submitting never
+        blocks. A request of higher ``priority`` (the window's chat: 1) finding the batch full
+        makes API requests of lower priority pause for it. ``cancel`` lets a caller stop it
+        with a token of its own (a server stopping every stream at once).
+        """
+        params = request.params
+        if isinstance(request, ChatRequest):
+            messages, tools = request.messages, request.tools
+
+            def prepare() -> tuple[list[int], list[str]]:
+                llm, loaded = self._require()
+                prompt = self.render_chat(messages, tools)
+                stop = list(params.stop)
+                eos = self._token_text(llm, loaded.meta.eos_token_id)
+                if eos and eos not in stop:
+                    stop.append(eos)
+                bos = self._token_text(llm, loaded.meta.bos_token_id) or "\0"
+                return list(llm.tokenize(prompt.encode("utf-8"),
+                                         add_bos=not prompt.startswith(bos), special=True)), stop
+        else:
+            text = request.prompt
+
+            def prepare() -> tuple[list[int], list[str]]:
+                llm, _ = self._require()
+                return list(llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)), \
+                    list(params.stop)
+
+        seq = Sequence(prepare, params, request.grammar, None, cancel)
+        seq.priority = request.priority
+        handle = Handle(seq, on_token)
+        self._owner.submit(seq)
+        return handle
+
     def chat(self, messages: list[dict[str, Any]], params: SamplingParams | None = None,
              on_token: TokenCallback | None = None, cancel: CancelToken | None = None,
              *, grammar: Any = None, tools: list[dict[str, Any]] | None = None,
-             on_progress: ProgressCallback | None = None, priority: int = 0) -> Completion:
-        """Answer a conversation, rendered with the model's own template.
-
-        ``on_progress(done, total)`` reports prompt processing (on the engine thread) before
-        the first token, so a window can say how far it has read a long prompt. A request of
-        higher ``priority`` (the window's chat: 1) finding the batch full makes API requests
-        of lower priority pause for it.
-        """
-        params = params or SamplingParams()
-
-        def prepare() -> tuple[list[int], list[str]]:
-            llm, loaded = self._require()
-            prompt = self.render_chat(messages, tools)
-            stop = list(params.stop)
-            eos = self._token_text(llm, loaded.meta.eos_token_id)
-            if eos and eos not in stop:
-                stop.append(eos)
-            bos = self._token_text(llm, loaded.meta.bos_token_id) or "\0"
-            return list(llm.tokenize(prompt.encode("utf-8"), add_bos=not prompt.startswith(bos),
-                                     special=True)), stop
-
-        seq = Sequence(prepare, params, grammar, on_token, cancel)
-        seq.on_progress = on_progress
-        seq.priority = priority
-        return self._owner.generate(seq)
+             priority: int = 0) -> Completion:
+        """Answer a conversation and wait for it: :meth:`submit` plus ``result()``."""
+        request = ChatRequest(messages, params or SamplingParams(), tools, grammar, priority)
+        return self.submit(request, on_token=on_token, cancel=cancel).result()
 
     def complete(self, prompt: str, params: SamplingParams | None = None,
                  on_token: TokenCallback | None = None, cancel: CancelToken | None = None,
                  *, grammar: Any = None) -> Completion:
-        """Continue raw text (no chat template)."""
-        params = params or SamplingParams()
-
-        def prepare() -> tuple[list[int], list[str]]:
-            llm, _ = self._require()
-            return list(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)), \
-                list(params.stop)
-
-        return self._owner.generate(Sequence(prepare, params, grammar, on_token, cancel))
+        """Continue raw text (no chat template) and wait for it."""
+        request = TextRequest(prompt, params or SamplingParams(), grammar)
+        return self.submit(request, on_token=on_token, cancel=cancel).result()
 
     # -- the batch: called by the owner thread -------------------------------------------
     def prepare(self, seq: Sequence) -> None:

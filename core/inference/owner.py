@@ -31,7 +31,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 from fireside.core.inference.sequence import Sequence
-from fireside.core.inference.types import CancelToken, Completion, Stats
+from fireside.core.inference.types import CancelToken
 
 T = TypeVar("T")
 CANCEL_POLL_S = 0.05  # how soon a Stop reaches a request that is still queued
@@ -110,18 +110,11 @@ class OwnerThread:
         self._put(item)
         return self._wait(item.future, cancel)
 
-    def generate(self, seq: Sequence) -> Completion:
-        """Run ``seq`` on the batch and wait for its answer; cancelled while still queued,
-        it ends at once with nothing written."""
+    def submit(self, seq: Sequence) -> None:
+        """Queue ``seq`` for the batch; its ``future`` resolves with the answer."""
         if self.is_owner:
             raise RuntimeError("generation requested from the engine thread itself")
         self._put(seq)
-        try:
-            return self._wait(seq.future, seq.cancel)
-        except CancelledError:
-            if seq.cancel is not None and seq.cancel.cancelled:
-                return Completion("", "cancelled", Stats())
-            raise
 
     def _put(self, item: _Call | Sequence) -> None:
         with self._lock:

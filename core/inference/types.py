@@ -76,6 +76,30 @@ class Completion:
     model: str = ""  # the name of the model that produced it (set by the engine)
 
 
+@dataclass
+class ChatRequest:
+    """A conversation to answer with the model's own chat template."""
+
+    messages: list[dict[str, Any]]
+    params: SamplingParams = field(default_factory=SamplingParams)
+    tools: list[dict[str, Any]] | None = None  # offered to the template (tool calling)
+    grammar: Any = None  # a LlamaGrammar constraining the answer (JSON schema, tools)
+    priority: int = 0  # the person's own chat is 1: API requests make way for it
+
+
+@dataclass
+class TextRequest:
+    """Raw text to continue (no chat template)."""
+
+    prompt: str
+    params: SamplingParams = field(default_factory=SamplingParams)
+    grammar: Any = None
+    priority: int = 0
+
+
+Request = ChatRequest | TextRequest
+
+
 class CancelToken:
     """A thread-safe stop flag, set from any thread, checked by the engine between tokens."""
 

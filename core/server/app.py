@@ -2,10 +2,10 @@
 
 ``create_app(ctx_or_engine, settings)`` puts the engine in ``app.state`` (llama-cpp-python's
 pattern, minus its module-level globals), so the window, the CLI and the API all use the same
-loaded weights. Engine calls run on a bounded thread pool; generation requests decode together
-on the engine's batch (requests without ``max_tokens`` included: admission never reserves the
-whole context for a guess). More than ``max_queue`` waiting requests get a 429 with
-``Retry-After``.
+loaded weights. Generation requests are submitted without blocking the event loop
+(:meth:`Engine.submit`) and decode together on the engine's batch (requests without
+``max_tokens`` included: admission never reserves the whole context for a guess). More than
+``max_queue`` waiting requests get a 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from starlette.middleware.cors import CORSMiddleware
 
 from fireside.core.context import AppContext
 from fireside.core.inference.engine import Engine
+from fireside.core.inference.handle import Handle
+from fireside.core.inference.types import ChatRequest, TextRequest
 from fireside.core.server import params as P
 from fireside.core.server import structured
-from fireside.core.server.jobs import Job, Registry, Work, as_api_error, sse
+from fireside.core.server.jobs import Job, Registry, Submit, as_api_error, sse
 from fireside.core.server.models import ModelManager
 from fireside.core.server.openai_format import ChatFormat, TextFormat, embeddings_body
 from fireside.core.server.params import ApiError
@@ -201,13 +203,12 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
             grammar = plan.grammar
         template_tools = plan.tools if plan is not None and plan.for_template else None
 
-        def work(on_token: Callable[[str], None] | None, cancel: Any) -> Any:
-            return engine.chat(prepared, sampling, on_token, cancel, grammar=grammar,
-                               tools=template_tools)
+        def submit() -> Handle:
+            return engine.submit(ChatRequest(prepared, sampling, template_tools, grammar))
 
         fmt = ChatFormat(name, plan, include_usage, info)
         # tool calls are only known once the answer is complete: stream them as one chunk
-        return await _respond(request, state, work, fmt, stream, live=plan is None)
+        return await _respond(request, state, submit, fmt, stream, live=plan is None)
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Response:
@@ -218,11 +219,11 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         grammar = structured.response_grammar(body)
         info, name = await admit(request, body)
 
-        def work(on_token: Callable[[str], None] | None, cancel: Any) -> Any:
-            return engine.complete(prompt, sampling, on_token, cancel, grammar=grammar)
+        def submit() -> Handle:
+            return engine.submit(TextRequest(prompt, sampling, grammar))
 
         fmt = TextFormat(name, include_usage, info)
-        return await _respond(request, state, work, fmt, stream, live=True)
+        return await _respond(request, state, submit, fmt, stream, live=True)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
@@ -257,10 +258,15 @@ def _runner(state: ServerState) -> Callable[..., Any]:
     return run
 
 
-async def _respond(request: Request, state: ServerState, work: Work, fmt: Any, stream: bool,
-                   *, live: bool) -> Response:
-    """Run ``work`` (admission already taken) as a JSON answer or an SSE stream."""
-    job = Job(work, state.executor, state.registry, state.models.end, stream=stream and live)
+async def _respond(request: Request, state: ServerState, submit: Submit, fmt: Any,
+                   stream: bool, *, live: bool) -> Response:
+    """Submit to the engine (admission already taken) and answer as JSON or an SSE stream."""
+    try:
+        handle = submit()
+    except BaseException:
+        state.models.end()
+        raise
+    job = Job(handle, state.registry, state.models.end, live=live)
     if not stream:
         completion = await job.result(request.receive)
         return JSONResponse(fmt.body(completion))

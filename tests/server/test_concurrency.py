@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from fireside.core.inference.engine import Engine
+from fireside.core.inference.handle import Handle
 from fireside.core.inference.types import Completion, SamplingParams
 
 from .conftest import MakeServer
@@ -23,14 +24,14 @@ LONG = [{"role": "user", "content": "Write a very long story about a dragon and 
 def recorded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[Completion]:
     """Every real completion the engine finishes (the engine itself, observed, not mocked)."""
     done: list[Completion] = []
-    real = engine.chat
+    real = engine.submit
 
-    def chat(*args: Any, **kwargs: Any) -> Completion:
-        result = real(*args, **kwargs)
-        done.append(result)
-        return result
+    def submit(*args: Any, **kwargs: Any) -> Handle:
+        handle = real(*args, **kwargs)
+        handle.add_done_callback(lambda h: done.append(h.result()))
+        return handle
 
-    monkeypatch.setattr(engine, "chat", chat)
+    monkeypatch.setattr(engine, "submit", submit)
     return done
 
 
