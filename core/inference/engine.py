@@ -26,7 +26,7 @@ from fireside.core.errors import (
     FiresideError,
     ModelNotLoadedError,
 )
-from fireside.core.inference import templates
+from fireside.core.inference import reasoning, templates
 from fireside.core.inference.batch import Batcher, widen_context
 from fireside.core.inference.handle import Handle
 from fireside.core.inference.owner import OwnerThread
@@ -230,6 +230,7 @@ class Engine:
             def prepare() -> tuple[list[int], list[str]]:
                 llm, loaded = self._require()
                 prompt = self.render_chat(messages, tools)
+                seq.opens_thinking = reasoning.opens_thinking(prompt)
                 stop = list(params.stop)
                 eos = self._token_text(llm, loaded.meta.eos_token_id)
                 if eos and eos not in stop:
@@ -304,6 +305,7 @@ class Engine:
         try:
             result = seq.completion(self._loaded.n_ctx if self._loaded else 0)
             result.model = self._loaded.name if self._loaded else ""
+            result.opens_thinking = seq.opens_thinking
         except BaseException as exc:  # noqa: BLE001 - e.g. the callback failed on the tail
             error = error or exc
         error = error or seq.error

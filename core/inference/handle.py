@@ -65,6 +65,12 @@ class Handle:
         return self._seq.future
 
     @property
+    def opens_thinking(self) -> bool:
+        """The prompt opened a ``<think>`` block (known once the request has started: before
+        its first text), so the text starts inside the thinking."""
+        return self._seq.opens_thinking
+
+    @property
     def cancel_token(self) -> CancelToken:
         return self._cancel
 

@@ -61,6 +61,7 @@ class Sequence:
         self.decoded: list[int] = []  # what it wrote that the KV cache holds
         self.preempted = 0  # times it was paused to make room (and recomputed after)
         self.priority = 0  # 1 for the person's own chat: API requests make way for it
+        self.opens_thinking = False  # its prompt ended inside an opened <think> block
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
         self._emitted: list[str] = []

@@ -74,6 +74,7 @@ class Completion:
     finish_reason: str  # "stop", "length" or "cancelled"
     stats: Stats
     model: str = ""  # the name of the model that produced it (set by the engine)
+    opens_thinking: bool = False  # the prompt opened a <think> block: the text starts inside it
 
 
 @dataclass
