@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from fireside.core.context import AppContext
 from fireside.core.errors import ContextOverflowError
 from fireside.core.inference.engine import LoadedModel
 from fireside.core.inference.handle import Handle, Update
+from fireside.core.inference.reasoning import OPEN as OPEN_THINK
 from fireside.core.inference.types import ChatRequest, LoadSettings, SamplingParams
 from fireside.gui.lifetime import GuiThreadCollector
 from fireside.gui.workers import (
@@ -134,6 +136,7 @@ class Bridge(QObject):
         # live replies: their handle, or None while the oldest turns are being left out
         self._active: dict[int, Handle | None] = {}
         self._stopped: set[int] = set()  # stopped before their handle existed
+        self._opened: set[int] = set()  # replies whose <think> tag was restored
         self._loading: dict[int, float] = {}
 
         self._flush_timer = QTimer(self)
@@ -267,13 +270,23 @@ class Bridge(QObject):
         """Once per frame: what every live reply wrote since the last frame, and its end."""
         for rid, handle in list(self._active.items()):
             if handle is not None:
-                self._deliver(rid, handle.take())
+                update = handle.take()
+                if update.text or update.ended or update.progress is not None:
+                    self._deliver(rid, update, handle.opens_thinking)
 
-    def _deliver(self, req_id: int, update: Update) -> None:
+    def _deliver(self, req_id: int, update: Update, opened: bool) -> None:
         if update.progress is not None:
             self.reading.emit(req_id, *update.progress)
+        if opened and update.text and req_id not in self._opened:
+            # The template opened the <think> block: the window sees the reply whole, tag
+            # and all, so it reads (and is stored) like a model that opened it itself.
+            self._opened.add(req_id)
+            update.text = OPEN_THINK + update.text
         if update.text:
             self.token_ready.emit(req_id, update.text)
+        if opened and update.completion is not None and update.completion.text:
+            update.completion = replace(update.completion,
+                                        text=OPEN_THINK + update.completion.text)
         if not update.ended:
             return
         error = update.error
@@ -292,6 +305,7 @@ class Bridge(QObject):
             return  # already ended (a stale id)
         del self._active[req_id]
         self._stopped.discard(req_id)
+        self._opened.discard(req_id)
         if not self._active:
             self._flush_timer.stop()
         signal.emit(req_id, value)

@@ -8,7 +8,8 @@ Rendering is pure Python and touches no Qt object, so whole conversations are re
 worker thread. While a reply streams, :class:`StreamRenderer` freezes every finished block and
 re-renders only the block being written, so a flush costs what it adds, not the whole reply.
 A code block's language comes from its fence; nothing is guessed (pygments' ``guess_lexer``
-tries every lexer and cost more per flush than everything else together).
+tries every lexer and cost more per flush than everything else together). A reasoning model's
+``<think>`` block becomes one "thinking" segment ahead of the answer's.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from fireside.core.inference import reasoning
+
 
 @dataclass(frozen=True)
 class Segment:
-    kind: str  # "prose" or "code"
+    kind: str  # "prose", "code" or "thinking"
     html: str
-    code: str = ""
-    language: str = ""
+    code: str = ""  # the raw code; for thinking, the raw thoughts
+    language: str = ""  # the fence's language; for thinking, "open" while still thinking
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +65,21 @@ def highlight_code(code: str, language: str, style: str) -> str:
             f"'Menlo','Consolas',monospace;\">{body}</pre>")
 
 
+def thinking_segment(parts: reasoning.Split) -> Segment:
+    """The thoughts as plain text (a model's scratch work is not worth a Markdown pass)."""
+    return Segment("thinking", plain(parts.reasoning), parts.reasoning,
+                   "open" if parts.thinking else "")
+
+
 def segments(text: str, style: str = "friendly") -> list[Segment]:
+    """The thinking, if any, then the answer's segments."""
+    parts = reasoning.split(text)
+    if parts.had_reasoning:
+        return [thinking_segment(parts), *_answer_segments(parts.content, style)]
+    return _answer_segments(text, style)
+
+
+def _answer_segments(text: str, style: str) -> list[Segment]:
     """Split ``text`` into prose and code segments, rendered for Qt's rich-text engine.
 
     An unfinished fence while streaming is still shown as code (markdown-it closes it at the
@@ -154,16 +171,28 @@ class StreamRenderer:
 
     def __init__(self, style: str) -> None:
         self.style = style
-        self.cut = 0
+        self.cut = 0  # in the answer (the text after any thinking)
         self.frozen: list[Segment] = []
+        self._thought = False  # the finished thinking is frozen[0]
 
     def update(self, text: str) -> tuple[list[Segment], list[Segment]]:
         """(frozen segments, tail segments) for ``text``, which only ever grows."""
-        if len(text) < self.cut:  # not a continuation: start over
-            self.cut, self.frozen = 0, []
-        new_cut = frozen_prefix(text, self.cut)
+        parts = reasoning.split(text)
+        answer = text
+        if parts.had_reasoning:
+            if parts.thinking:  # only the thoughts so far: they are the tail
+                self.cut, self.frozen, self._thought = 0, [], False
+                return self.frozen, [thinking_segment(parts)]
+            if not self._thought:
+                self.cut, self.frozen, self._thought = 0, [thinking_segment(parts)], True
+            answer = parts.content
+        elif self._thought:  # not a continuation of the same reply
+            self.cut, self.frozen, self._thought = 0, [], False
+        if len(answer) < self.cut:  # not a continuation: start over
+            self.cut, self.frozen = 0, self.frozen[:1] if self._thought else []
+        new_cut = frozen_prefix(answer, self.cut)
         if new_cut > self.cut:
-            self.frozen.extend(segments(text[self.cut:new_cut], self.style))
+            self.frozen.extend(_answer_segments(answer[self.cut:new_cut], self.style))
             self.cut = new_cut
-        tail = text[self.cut:]
-        return self.frozen, segments(tail, self.style) if tail.strip() else []
+        tail = answer[self.cut:]
+        return self.frozen, _answer_segments(tail, self.style) if tail.strip() else []

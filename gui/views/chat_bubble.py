@@ -28,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fireside.core.inference import reasoning
 from fireside.gui import markdown, theme
+from fireside.gui.views.chat_thinking import ThinkingSection
 
 MIN_LABEL_PX = 40
 HFW_CACHE = 8
@@ -208,6 +210,7 @@ class MessageBubble(SizedCard):
         self._stream: markdown.StreamRenderer | None = None
         self._dropped = False
         self._match = False
+        self._thought_s: float | None = None
         self.setObjectName(f"{role}Message")
         self.setAccessibleName(f"{'Your' if role == 'user' else 'Assistant'} message")
         outer = QVBoxLayout(self.inner)
@@ -274,17 +277,35 @@ class MessageBubble(SizedCard):
                 continue
             if isinstance(existing, CodeBlock) and seg.kind == "code":
                 existing.update_from(seg)
+            elif isinstance(existing, ThinkingSection) and seg.kind == "thinking":
+                existing.update_from(seg)
             elif isinstance(existing, QLabel) and seg.kind == "prose":
                 existing.setText(seg.html)
             else:
                 while self.body.count() > i:
                     discard(self.body.takeAt(i))
-                self.body.addWidget(CodeBlock(seg) if seg.kind == "code"
-                                    else rich_label(seg.html, "messageText"))
+                self.body.addWidget(self._segment_widget(seg))
         while self.body.count() > len(segs):
             discard(self.body.takeAt(len(segs)))
         self._segs = list(segs)
         self._resized()
+
+    def _segment_widget(self, seg: markdown.Segment) -> QWidget:
+        if seg.kind == "code":
+            return CodeBlock(seg)
+        if seg.kind == "thinking":
+            section = ThinkingSection(seg)
+            section.set_seconds(self._thought_s)
+            return section
+        return rich_label(seg.html, "messageText")
+
+    def set_thought_seconds(self, seconds: float | None) -> None:
+        """How long the model thought before answering ("Thought for 12 s")."""
+        self._thought_s = seconds
+        first = self.body.itemAt(0) if self.body.count() else None
+        section = first.widget() if first is not None else None
+        if isinstance(section, ThinkingSection):
+            section.set_seconds(seconds)
 
     def set_text(self, text: str, style: str) -> None:
         """Render ``text`` whole (history, the end of a reply, a theme change)."""
@@ -327,7 +348,8 @@ class MessageBubble(SizedCard):
 
     @Slot()
     def _copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.text)
+        """The answer; a reasoning model's thinking stays out of what is pasted."""
+        QGuiApplication.clipboard().setText(reasoning.answer_only(self.text))
 
 
 class Note(SizedCard):

@@ -8,12 +8,14 @@ state it shares with :class:`~fireside.gui.views.chat.ChatView`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, Slot
 
+from fireside.core.inference import reasoning
 from fireside.core.inference.types import Completion
 from fireside.core.store import Conversation, Message, new_id
 from fireside.gui.bridge import Bridge
@@ -118,8 +120,10 @@ class ReplyController(QObject):
         assert state.conv is not None
         model = self.settings.current_model()
         system = self.settings.system_prompt().strip()
+        # A reasoning model's thinking stays out of the next turn, as its template expects.
         prompt = ([{"role": "system", "content": system}] if system else []) + [
-            {"role": m.role, "content": m.content} for m in state.messages]
+            {"role": m.role, "content": reasoning.answer_only(m.content)
+             if m.role == "assistant" else m.content} for m in state.messages]
         state.reply = ReplyState(conv_id=state.conv.id, position=len(state.messages),
                                  model=model, params=self.settings.sampling(), prompt=prompt,
                                  fit=state.conv.sampling.get(FIT_KEY) == "drop_oldest")
@@ -141,6 +145,15 @@ class ReplyController(QObject):
         self.transcript.add_message("assistant", "", reply.position, reply.model)
         if reply.text:
             self._stream(reply)
+
+    def _thought(self, reply: ReplyState) -> None:
+        """The thinking ended (or the reply did, mid-thought): time it, say so."""
+        reply.thought_s = time.monotonic() - reply.first_text_at
+        entry = self.transcript.entry_for(reply.position)
+        if entry is not None:
+            entry.thought_s = reply.thought_s
+            if isinstance(entry.widget, MessageBubble):
+                entry.widget.set_thought_seconds(reply.thought_s)
 
     def _stream(self, reply: ReplyState) -> None:
         """The entry always holds the text so far; its bubble, when built, shows it."""
@@ -179,7 +192,10 @@ class ReplyController(QObject):
             return  # a stale id: dropped
         if not reply.text:
             self.status.say("Writing…")
+            reply.first_text_at = time.monotonic()
         reply.text += text
+        if reply.thought_s is None and reasoning.CLOSE in reply.text:
+            self._thought(reply)
         self._stream(reply)
 
     @Slot(int, int, int)
@@ -224,6 +240,10 @@ class ReplyController(QObject):
         stats = completion.stats.to_json() if completion else {}
         if reply.trimmed:
             stats["dropped_messages"] = reply.trimmed
+        if reply.thought_s is None and reasoning.split(text).had_reasoning:
+            self._thought(reply)  # it ended while still thinking
+        if reply.thought_s is not None:
+            stats["thinking_s"] = round(reply.thought_s, 1)
         # Named after the model that produced it, not the one the pane asked for.
         model = completion.model if completion is not None and completion.model else reply.model
         msg = Message(new_id(), reply.conv_id, reply.position, "assistant", text,
@@ -356,5 +376,10 @@ class ReplyController(QObject):
 def entries_for(messages: list[Message]) -> list[Entry]:
     """Transcript entries for stored messages (Markdown not rendered yet)."""
     return [Entry(m.role, m.content, m.position, speaker_for(m),
-                  footer=stats_text(m.stats, m.finish_reason) if m.role == "assistant" else "")
+                  footer=stats_text(m.stats, m.finish_reason) if m.role == "assistant" else "",
+                  thought_s=_seconds(m.stats.get("thinking_s")))
             for m in messages if m.role in ("user", "assistant")]
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None

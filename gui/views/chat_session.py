@@ -23,6 +23,8 @@ class ReplyState:
     text: str = ""
     trimmed: int = 0
     overflow: tuple[int, int] | None = None
+    first_text_at: float = 0.0  # monotonic clock
+    thought_s: float | None = None  # how long a reasoning model thought, once it stopped
 
 
 def stats_text(stats: dict[str, Any], finish_reason: str) -> str:

@@ -39,6 +39,7 @@ class Entry:
     position: int = -1
     speaker: str = ""
     footer: str = ""
+    thought_s: float | None = None  # a reasoning model's thinking time
     dropped: bool = False
     segs: list[markdown.Segment] | None = None
     widget: QWidget | None = field(default=None, repr=False)
@@ -307,6 +308,8 @@ class Transcript(QScrollArea):
             bubble.show_segments(entry.text, segs)
             if entry.footer:
                 bubble.set_footer(entry.footer)
+            if entry.thought_s is not None:
+                bubble.set_thought_seconds(entry.thought_s)
             if entry.dropped:
                 bubble.set_dropped(True)
             widget = bubble
