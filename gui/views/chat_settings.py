@@ -49,6 +49,7 @@ class SettingsPanel(QScrollArea):
 
     changed = Signal()
     model_chosen = Signal(str)  # model name
+    load_settings_requested = Signal(str)  # model name: open the Load settings dialog
     preset_save_requested = Signal()
     preset_delete_requested = Signal(str)
 
@@ -77,7 +78,16 @@ class SettingsPanel(QScrollArea):
         _named(self.model, "modelPicker", "Model")
         self.model.setPlaceholderText("Choose a model")
         self.model.activated.connect(self._on_model_activated)
-        col.addWidget(self.model)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        self.load_settings = QPushButton("Load settings…")
+        _named(self.load_settings, "loadSettingsButton", "Load settings")
+        self.load_settings.setToolTip("Context length, GPU layers, KV cache type, parallel "
+                                      "requests: load the model with these")
+        self.load_settings.clicked.connect(
+            lambda: self.load_settings_requested.emit(self.current_model()))
+        model_row.addWidget(self.load_settings)
+        col.addLayout(model_row)
         self.load_bar = QProgressBar()
         _named(self.load_bar, "loadProgress", "Model loading progress")
         self.load_bar.setRange(0, 0)

@@ -8,6 +8,7 @@ remembered per model in the SettingsStore's ``load`` dict (read and written on a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from fireside.core.hardware import estimate, probe
 from fireside.core.inference.types import KV_CACHE_TYPES, LoadSettings
+from fireside.core.models.library import LocalModel
 from fireside.core.models.meta import ModelMeta
 from fireside.core.settings import Settings
 from fireside.gui.bridge import Bridge
@@ -236,3 +238,17 @@ class LoadSettingsDialog(QDialog):
 
         self._bridge.submit(save, on_error=lambda m: log.warning("settings not saved: %s", m))
         self.accept()
+
+
+def open_dialog(bridge: Bridge, model: LocalModel, parent: QWidget,
+                on_chosen: Callable[[str, LoadSettings], None]) -> LoadSettingsDialog | None:
+    """Open the dialog for ``model`` (window-modal, not blocking); ``on_chosen(name,
+    settings)`` runs when the person presses Load. None when its header cannot be read."""
+    if model.meta is None:
+        return None
+    dialog = LoadSettingsDialog(bridge, model.name, model.meta, parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    name = model.name
+    dialog.accepted.connect(lambda: on_chosen(name, dialog.load_settings()))
+    dialog.open()
+    return dialog
