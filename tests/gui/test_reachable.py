@@ -220,3 +220,23 @@ def test_every_interactive_widget_has_an_accessible_name(window: MainWindow,
                     timeout=5_000)
     missing = unnamed(window)  # every page, the dialog and the sheet (children of the window)
     assert not missing, "no accessible name:\n" + "\n".join(missing)
+
+
+def test_the_gated_repo_notice_names_settings_and_every_glyph_renders(qtbot: QtBot) -> None:
+    """It had a lock emoji no installed font draws (a box) before the message."""
+    from PySide6.QtGui import QFontMetrics
+
+    from fireside.core.hub.catalog import RepoDetail
+    from fireside.core.hub.licenses import verdict
+    from fireside.gui.views.repo_page import RepoPage
+
+    page = RepoPage()
+    qtbot.addWidget(page)
+    page.show_detail(RepoDetail("org/gated-model", "0" * 40, {}, [], True,
+                                verdict({}, [], "llama3"), []), "https://huggingface.co")
+    notice = by_name(page, QWidget, "Gated repository notice")
+    text = notice.text()  # type: ignore[attr-defined]
+    assert "Settings → Hub token" in text
+    metrics = QFontMetrics(notice.font())
+    missing = sorted({c for c in text if not metrics.inFontUcs4(ord(c))})
+    assert not missing, f"no glyph for {missing}"
