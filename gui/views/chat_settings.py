@@ -6,6 +6,7 @@ from dataclasses import fields
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -78,14 +80,22 @@ class SettingsPanel(QScrollArea):
         _named(self.model, "modelPicker", "Model")
         self.model.setPlaceholderText("Choose a model")
         self.model.activated.connect(self._on_model_activated)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model, 1)
-        self.load_settings = QPushButton("Load settings…")
+        # long model names elide in the picker rather than widen the panel past its edge
+        self.model.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(8)
+        gear = "\u2699"  # ⚙, where the font has it (DejaVu and the system UI fonts do)
+        self.load_settings = QToolButton()
+        self.load_settings.setText(gear if QFontMetrics(self.font()).inFontUcs4(ord(gear))
+                                   else "Load…")
         _named(self.load_settings, "loadSettingsButton", "Load settings")
-        self.load_settings.setToolTip("Context length, GPU layers, KV cache type, parallel "
-                                      "requests: load the model with these")
+        self.load_settings.setToolTip("Load settings… (context length, GPU layers, KV cache "
+                                      "type, parallel requests)")
+        self.load_settings.setStyleSheet("font-size: 16px; padding: 0 6px;")
         self.load_settings.clicked.connect(
             lambda: self.load_settings_requested.emit(self.current_model()))
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
         model_row.addWidget(self.load_settings)
         col.addLayout(model_row)
         self.load_bar = QProgressBar()

@@ -13,6 +13,7 @@ from typing import Any
 
 import psutil
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +34,7 @@ from fireside.core.models.library import LocalModel
 from fireside.core.models.meta import ModelMeta
 from fireside.core.settings import Settings
 from fireside.gui.bridge import Bridge
+from fireside.gui.status_colors import status_color
 
 log = logging.getLogger("fireside.gui.load_dialog")
 AUTO_KEY = "load_auto_gpu_layers"  # settings.ui[AUTO_KEY][model] = True when "auto" is ticked
@@ -102,8 +104,11 @@ class LoadSettingsDialog(QDialog):
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         named(ok, "loadButton", "Load")
         ok.setText("Load")
-        named(self.buttons.button(QDialogButtonBox.StandardButton.Cancel), "cancelButton",
-              "Cancel")
+        cancel = named(self.buttons.button(QDialogButtonBox.StandardButton.Cancel),
+                       "cancelButton", "Cancel")
+        for button in (ok, cancel):  # Fusion's stock tick and cross look out of place here
+            button.setIcon(QIcon())
+        self.setMinimumWidth(520)
 
         ctx_row = QHBoxLayout()
         ctx_row.addWidget(self.ctx_slider, 1)
@@ -210,7 +215,7 @@ class LoadSettingsDialog(QDialog):
                                          reclaim_bytes=self._reclaim())
         f = self.check.fit
         e = f.estimate
-        colour = "#c0392b" if f.verdict == "too_large" else "#2e7d32"
+        colour = status_color("error" if f.verdict == "too_large" else "good")
         self.prediction.setText(
             f"Predicted: weights {_size(e.weights_bytes)} + KV cache {_size(e.kv_cache_bytes)}"
             f" + overhead {_size(e.overhead_bytes)} = <b>{_size(e.total_bytes)}</b>"

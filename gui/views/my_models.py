@@ -106,7 +106,6 @@ class MyModelsView(QWidget):
         self.import_btn = self._button("Import…", "importButton", "Import a model file",
                                        self.choose_file)
         self.chat_btn = self._button("Chat", "chatWithModel", "Chat with this", self.chat_with)
-        self.chat_btn.setProperty("accent", "true")
         self.load_btn = self._button("Load with settings…", "loadWithSettings",
                                      "Load with settings", self.load_with_settings)
         self.reveal_btn = self._button("Show in folder", "revealButton",

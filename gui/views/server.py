@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QShowEvent
+from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -72,6 +72,10 @@ class ServerView(QWidget):
 
         self.toggle = _named(QToggleSwitch("Off"), "serverToggle", "Local server")
         self.toggle.setToolTip("Serve an OpenAI-compatible API on the loaded model")
+        self.toggle.switchWidth, self.toggle.switchHeight, self.toggle.handleSize = 44, 22, 26
+        self.toggle.onColor, self.toggle.offColor = QColor("#2f9e44"), QColor("#9a9aa6")
+        self.toggle.handleColor = QColor("#ffffff")
+        self.toggle.setStyleSheet("font-size: 15px; font-weight: 600;")
         self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
         self.toggle.toggled.connect(self._on_toggled)
         self.state_line = StateLine()

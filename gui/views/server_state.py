@@ -1,7 +1,7 @@
 """The server panel's state line: a coloured dot and sentence, and a "Use port N" offer.
 
 Running is green, Stopped and the moments between are muted, errors are in the error colour, a
-warning (the port moved) amber: each at least 4.5:1 on its theme's window background (WCAG AA).
+warning (the port moved) amber (:mod:`fireside.gui.status_colors`).
 """
 
 from __future__ import annotations
@@ -9,18 +9,13 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from fireside.gui import theme
+from fireside.gui.status_colors import status_color
 
-# state -> (light, dark) text colour; None: the theme's muted grey.
-STATE_COLORS: dict[str, tuple[str, str] | None] = {
-    "running": ("#237032", "#51cf66"), "error": ("#c92a2a", "#ff8787"),
-    "warning": ("#8a5a00", "#ffc078"), "stopped": None, "busy": None}
+STATE_KINDS = {"running": "good", "error": "error", "warning": "warning"}  # else muted
 
 
 def state_color(state: str) -> str:
-    pair = STATE_COLORS.get(state)
-    colors = theme.current()
-    return colors.muted if pair is None else pair[1 if colors.dark else 0]
+    return status_color(STATE_KINDS.get(state, "muted"))
 
 
 class StateLine(QWidget):

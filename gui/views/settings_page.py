@@ -37,6 +37,7 @@ from fireside.gui.bridge import Bridge
 log = logging.getLogger("fireside.gui.settings")
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 TOKEN_URL = "https://huggingface.co/settings/tokens"
+MAX_WIDTH = 860
 
 
 def _named(widget: Any, name: str, accessible: str) -> Any:
@@ -51,6 +52,14 @@ def _note(text: str, name: str, accessible: str) -> QLabel:
     label.setProperty("role", "muted")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def _form() -> QFormLayout:
+    """A form whose fields keep their natural width (a theme picker need not span 800 px)."""
+    form = QFormLayout()
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+    return form
 
 
 class Section(QFrame):
@@ -94,8 +103,15 @@ class SettingsPage(QScrollArea):
 
         body = QWidget()
         body.setObjectName("settingsBody")
-        self._column = QVBoxLayout(body)
-        self._column.setContentsMargins(24, 20, 24, 24)
+        outer = QHBoxLayout(body)
+        outer.setContentsMargins(24, 20, 24, 24)
+        column = QWidget()
+        column.setObjectName("settingsColumn")
+        column.setMaximumWidth(MAX_WIDTH)  # lines a person can read on a wide window
+        outer.addWidget(column, 1)
+        outer.addStretch(0)
+        self._column = QVBoxLayout(column)
+        self._column.setContentsMargins(0, 0, 0, 0)
         self._column.setSpacing(16)
         title = QLabel("Settings")
         title.setObjectName("settingsTitle")
@@ -146,7 +162,7 @@ class SettingsPage(QScrollArea):
 
     def _appearance_section(self) -> Section:
         section = Section("Appearance", "appearanceSection")
-        form = QFormLayout()
+        form = _form()
         self.theme = _named(QComboBox(), "themePicker", "Theme")
         for key, text in THEMES:
             self.theme.addItem(text, key)
@@ -159,7 +175,7 @@ class SettingsPage(QScrollArea):
         section = Section("Local server", "serverSection",
                           "The port the OpenAI-compatible server starts on. If another "
                           "program holds it, the Server page offers the next free one.")
-        form = QFormLayout()
+        form = _form()
         self.server_port = _named(QSpinBox(), "defaultServerPort", "Default server port")
         self.server_port.setRange(1024, 65535)
         self.server_port.valueChanged.connect(self._on_port)

@@ -7,7 +7,7 @@ changes; the few that belong to one pane (send, find, delete) are listed beside 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -47,7 +47,7 @@ class ShortcutSheet(QDialog):
         self.setObjectName("shortcutSheet")
         self.setAccessibleName("Keyboard shortcuts")
         self.setWindowTitle("Keyboard shortcuts")
-        self.resize(520, 560)
+        self.resize(600, 600)
         self.tree = QTreeWidget()
         self.tree.setObjectName("shortcutList")
         self.tree.setAccessibleName("Shortcut list")
@@ -55,6 +55,8 @@ class ShortcutSheet(QDialog):
         self.tree.setHeaderLabels(["Action", "Shortcut"])
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
+        self.tree.setSelectionMode(QTreeWidget.SelectionMode.NoSelection)
+        self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         groups: dict[str, QTreeWidgetItem] = {}
@@ -85,6 +87,7 @@ class ShortcutSheet(QDialog):
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setObjectName("closeShortcuts")
         close.setAccessibleName("Close")
+        close.setIcon(QIcon())
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tree, 1)

@@ -22,7 +22,7 @@ from fireside.gui.bridge import Bridge
 from fireside.gui.lifetime import dispose
 from fireside.gui.views import server as server_view
 from fireside.gui.views.server import PLACEHOLDER_MODEL, ServerView
-from fireside.gui.views.server_state import STATE_COLORS
+from fireside.gui.views.server_state import state_color
 
 from .test_reachable import by_name
 
@@ -63,8 +63,7 @@ def make_view(qtbot: QtBot, app_ctx: context.AppContext, qapp: object) -> Iterat
 
 
 def _color(state: str) -> str:
-    pair = STATE_COLORS[state]
-    return theme.current().muted if pair is None else pair[1 if theme.current().dark else 0]
+    return state_color(state)
 
 
 def test_a_chosen_port_that_is_taken_gets_the_next_free_one_offered(
@@ -121,3 +120,21 @@ def test_the_snippet_names_a_real_model(make_view: object, installed_starter: Pa
     assert PLACEHOLDER_MODEL not in view.python.toPlainText()
     view.bridge.ctx.engine.load(installed_starter, name="renamed-for-the-api")
     qtbot.waitUntil(lambda: "renamed-for-the-api" in view.curl.toPlainText(), timeout=WAIT)
+
+
+def _luminance(hex_color: str) -> float:
+    channels = [int(hex_color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_status_colours_are_distinct_and_readable_in_both_themes() -> None:
+    from fireside.gui.status_colors import STATUS_COLORS
+
+    for index, colors in ((0, theme.LIGHT), (1, theme.DARK)):
+        used = [pair[index] for pair in STATUS_COLORS.values()] + [colors.muted]
+        assert len(set(used)) == len(used)  # running, error, warning, stopped all differ
+        for color in used:
+            light, dark = sorted((_luminance(color), _luminance(colors.window)), reverse=True)
+            ratio = (light + 0.05) / (dark + 0.05)
+            assert ratio >= 4.5, f"{color} on {colors.window}: {ratio:.2f}:1"
