@@ -298,10 +298,10 @@ class MyModelsView(QWidget):
         self.undo_bar.finish_now()
         self._pending = model
         self._show_rows()
-        what = "Forgot" if model.entry.linked else "Deleted"
         tail = " (the linked file stays where it is)" if model.entry.linked else \
-            f" · {human_bytes(model.size_bytes)} freed when this note goes"
-        self.undo_bar.offer(f"{what} {model.name}{tail}")
+            f" ({human_bytes(model.size_bytes)})"
+        self.undo_bar.offer(f"{'Forgot' if model.entry.linked else 'Deleted'} {model.name}"
+                            f"{tail}")
 
     @Slot()
     def _undo_delete(self) -> None:

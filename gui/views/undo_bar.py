@@ -6,8 +6,10 @@ The action itself waits: the owner does the irreversible part only on :attr:`Und
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from fireside.gui import theme
 
 UNDO_MS = 8000
 
@@ -40,6 +42,19 @@ class UndoBar(QFrame):
         self._timer.setInterval(timeout_ms)
         self._timer.timeout.connect(self._on_expired)
         self.setVisible(False)
+        self._paint()
+
+    def _paint(self) -> None:
+        c = theme.current()
+        sheet = (f"QFrame#{self.objectName()} {{ background: {c.base}; "
+                 f"border: 1px solid {c.border}; border-radius: 8px; }}")
+        if sheet != self.styleSheet():  # setting it changes the palette: no loop
+            self.setStyleSheet(sheet)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the theme changed
+            self._paint()
 
     @property
     def pending(self) -> bool:
