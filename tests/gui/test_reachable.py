@@ -125,9 +125,25 @@ def test_settings_in_the_navigation_and_the_theme_is_kept(make_window: Any,
     again_picker = by_name(again, QComboBox, "Theme")
     qtbot.waitUntil(lambda: again.settings_page.loaded, timeout=5_000)
     assert again_picker.currentData() == "dark"
-    again_picker.setCurrentIndex(again_picker.findData("system"))
     hints = QGuiApplication.styleHints()
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Light)  # the OS switches: a choice stays
+    assert theme.current().dark
+    again_picker.setCurrentIndex(again_picker.findData("system"))
     assert theme.current().dark == (hints.colorScheme() == Qt.ColorScheme.Dark)
+
+
+def test_the_default_port_in_settings_reaches_the_server_page(make_window: Any,
+                                                              installed_starter: Path,
+                                                              qtbot: QtBot) -> None:
+    win: MainWindow = make_window()
+    win.show_view("settings")
+    qtbot.waitUntil(lambda: win.settings_page.loaded, timeout=5_000)
+    spin = by_name(win, QWidget, "Default server port")
+    spin.setValue(18_123)  # type: ignore[attr-defined]
+    server = win.views["server"]
+    qtbot.waitUntil(lambda: server.port.value() != 8080, timeout=5_000)  # type: ignore[attr-defined]
+    store = win.bridge.ctx.settings
+    qtbot.waitUntil(lambda: store.read().server.port == 18_123, timeout=5_000)
 
 
 def test_hub_token_is_set_and_cleared_in_the_secret_store(make_window: Any,
