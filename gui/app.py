@@ -12,9 +12,10 @@ from importlib import resources
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
-from fireside.core import context, logs
+from fireside.core import context, llama_log, logs
 from fireside.gui import qtlog, theme
 from fireside.gui.bridge import Bridge
+from fireside.gui.library_watch import LibraryWatcher
 from fireside.gui.lifetime import dispose, settle_heap
 from fireside.gui.main_window import MainWindow
 from fireside.gui.views.hub_common import make_downloads
@@ -47,9 +48,17 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
 
 def create_window(ctx: context.AppContext) -> MainWindow:
     """A window wired to its own Bridge (the window owns and shuts down the bridge)."""
+    app = QApplication.instance()
+    chosen = ctx.settings.read().ui.get("theme", "system")
+    if isinstance(app, QApplication) and theme.preference() != chosen:
+        theme.set_preference(app, str(chosen))  # before any widget: no flash of the other one
     bridge = Bridge(ctx)
-    window = MainWindow(bridge, make_downloads(bridge))
+    llama = llama_log.shared()
+    bridge.submit(llama.install)  # llama.cpp's own reasons for a failed load, from the first
+    watcher = LibraryWatcher(ctx.library.index_file, ctx.library.models_dir)
+    window = MainWindow(bridge, make_downloads(bridge), watcher, llama)
     bridge.setParent(window)
+    watcher.setParent(window)
     hints = QGuiApplication.styleHints()
     hints.colorSchemeChanged.connect(window.follow_color_scheme)
     return window

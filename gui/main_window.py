@@ -1,8 +1,10 @@
-"""The main window: a navigation rail and one page per view.
+"""The main window: a menu bar, a navigation rail and one page per view, Settings last.
 
 Views from other areas are mounted if their module imports; otherwise a placeholder says the view
 is missing, so the window always opens. Geometry and the last view live in the settings' ``ui``
-dict (under FIRESIDE_HOME, unlike QSettings).
+dict (under FIRESIDE_HOME, unlike QSettings). The window also routes what crosses views: "Chat
+with this" and "Load with settings…" from My Models, "Load settings" beside the chat's model
+picker and on its load-failure banner, the theme chosen in Settings.
 """
 
 from __future__ import annotations
@@ -12,23 +14,31 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, Slot
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
+    QMessageBox,
     QStackedWidget,
     QWidget,
 )
 
 from fireside.core.hub.manager import DownloadManager
+from fireside.core.inference.types import LoadSettings
+from fireside.core.llama_log import LlamaLog
 from fireside.core.models.library import LocalModel
-from fireside.gui import theme
+from fireside.gui import menus, theme
 from fireside.gui.bridge import Bridge
+from fireside.gui.library_watch import LibraryWatcher
+from fireside.gui.views import load_dialog
 from fireside.gui.views.chat import ChatView
 from fireside.gui.views.placeholder import PlaceholderView
+from fireside.gui.views.settings_page import SettingsPage
+from fireside.gui.views.shortcut_sheet import ShortcutSheet
 from fireside.gui.views.welcome import WelcomeView
 
 log = logging.getLogger("fireside.gui.window")
@@ -42,6 +52,10 @@ VIEWS: list[tuple[str, str, str, str]] = [
     ("hardware", "Hardware", "fireside.gui.views.hardware", "HardwareView"),
 ]
 DEFAULT_SIZE = (1200, 800)
+ABOUT = ("<h3>Fireside</h3><p>Run open-weight language models on your own machine: find "
+         "them with their license and fit, chat, and serve them to your apps over an "
+         "OpenAI-compatible API.</p><p>Built on llama.cpp, Qt and the Hugging Face Hub. "
+         "MIT licensed.</p>")
 
 
 def mount(title: str, module: str, cls: str, *collaborators: object) -> QWidget:
@@ -67,10 +81,11 @@ def mount(title: str, module: str, cls: str, *collaborators: object) -> QWidget:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, bridge: Bridge, downloads: DownloadManager,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, downloads: DownloadManager, watcher: LibraryWatcher,
+                 llama_log: LlamaLog | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
+        self.watcher = watcher
         self.setObjectName("mainWindow")
         self.setAccessibleName("Fireside")
         self.setWindowTitle("Fireside")
@@ -85,7 +100,7 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
 
-        self.chat = ChatView(bridge)
+        self.chat = ChatView(bridge, llama_log=llama_log)
         self.welcome = WelcomeView(bridge)
         self.welcome.installed.connect(self._on_starter_installed)
         self.welcome.browse_requested.connect(lambda: self.show_view("discover"))
@@ -98,11 +113,15 @@ class MainWindow(QMainWindow):
         self._add_page("chat", "Chat", self.chat_stack)
         self.views: dict[str, QWidget] = {"chat": self.chat}
         uses: dict[str, tuple[object, ...]] = {"discover": (bridge, downloads),
-                                               "downloads": (bridge, downloads)}
+                                               "downloads": (bridge, downloads),
+                                               "my_models": (bridge, watcher)}
         for key, title, module, cls in VIEWS:
             widget = mount(title, module, cls, *uses.get(key, (bridge,)))
             self.views[key] = widget
             self._add_page(key, title, widget)
+        self.settings_page = SettingsPage(bridge, bridge.ctx.settings, bridge.ctx.paths)
+        self.views["settings"] = self.settings_page
+        self._add_page("settings", "Settings", self.settings_page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         # Style sheets per subtree, never on the transcript (see theme.style_tree).
         for widget in (self.nav, self.welcome, *[w for k, w in self.views.items()
@@ -117,17 +136,39 @@ class MainWindow(QMainWindow):
         row.addWidget(self.nav)
         row.addWidget(self.pages, 1)
         self.setCentralWidget(central)
-        for i, key in enumerate(self._keys[:9]):
-            shortcut = QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self)
-            shortcut.activated.connect(lambda k=key: self.show_view(k))
+        titles = [self.nav.item(i).text() for i in range(self.nav.count())]
+        handlers = menus.MenuHandlers(
+            new_conversation=self.new_conversation, import_model=self.import_model,
+            settings=lambda: self.show_view("settings"), quit=self.close,
+            show_view=self.show_view, load_settings=self.open_load_settings,
+            unload=self.bridge.unload_model, shortcuts=self.show_shortcuts, about=self.about)
+        self.menu_actions, self._menus = menus.build(
+            self, list(zip(self._keys, titles, strict=True)), handlers)
+        self.dialog: QWidget | None = None  # the Load settings dialog or shortcut sheet open
+        self._wire_views()
+        self._restore_ui()
+        self.chat.models_changed.connect(self._on_models)
+        self.chat.refresh_models()
 
+    def _wire_views(self) -> None:
         discover = self.views.get("discover")
         opened = getattr(discover, "open_model_requested", None)
         if opened is not None:  # Discover's "Open" on a file already installed
             opened.connect(self.open_model)
-        self._restore_ui()
-        self.chat.models_changed.connect(self._on_models)
-        self.chat.refresh_models()
+        my_models = self.views.get("my_models")
+        for signal, slot in (("chat_requested", self.open_model),
+                             ("load_settings_requested", self.open_load_settings)):
+            sig = getattr(my_models, signal, None)
+            if sig is not None:
+                sig.connect(slot)
+        self.chat.settings.load_settings_requested.connect(self.open_load_settings)
+        self.chat.banners.load_settings_requested.connect(self.open_load_settings)
+        self.watcher.changed.connect(self.chat.refresh_models)
+        self.settings_page.theme_chosen.connect(self.set_theme)
+        server = self.views.get("server")
+        use_port = getattr(server, "use_port", None)
+        if use_port is not None:
+            self.settings_page.server_port_changed.connect(use_port)
 
     def _add_page(self, key: str, title: str, widget: QWidget) -> None:
         self._keys.append(key)
@@ -158,6 +199,65 @@ class MainWindow(QMainWindow):
         """First run: no usable model → the welcome takes the chat page."""
         usable = [m for m in models if isinstance(m, LocalModel) and not m.error]  # type: ignore[attr-defined]
         self.chat_stack.setCurrentWidget(self.chat if usable else self.welcome)
+        self.chat.settings.load_settings.setEnabled(bool(usable))
+        self.menu_actions["load_settings"].setEnabled(bool(usable))
+
+    # -- app-wide actions (the menu bar's) -----------------------------------------------
+    @Slot()
+    def new_conversation(self) -> None:
+        self.show_view("chat")
+        self.chat.new_conversation()
+
+    @Slot()
+    def import_model(self) -> None:
+        self.show_view("my_models")
+        choose = getattr(self.views.get("my_models"), "choose_file", None)
+        if callable(choose):
+            choose()
+
+    @Slot()
+    @Slot(str)
+    def open_load_settings(self, name: str = "") -> None:
+        """The Load settings dialog for ``name`` (the chat's model when empty); Load in it
+        loads the model with those settings."""
+        name = name or self.chat.settings.current_model()
+        if not name:
+            self.show_view("my_models")
+            return
+        library = self.bridge.ctx.library
+        self.bridge.submit(lambda: library.get(name), self._show_load_dialog,
+                           self.chat.show_error)
+
+    def _show_load_dialog(self, model: LocalModel) -> None:
+        dialog = load_dialog.open_dialog(self.bridge, model, self, self._load_with)
+        if dialog is None:
+            self.chat.show_error(f"{model.name} cannot be loaded: {model.error or 'unreadable'}")
+        self.dialog = dialog
+
+    def _load_with(self, name: str, settings: LoadSettings) -> None:
+        self.chat.models.choose(name, settings)
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        sheet = ShortcutSheet([(m.title(), m.actions()) for m in self.menus()], self)
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        sheet.open()
+        self.dialog = sheet
+
+    def menus(self) -> list[QMenu]:
+        """The menu bar's menus, in order."""
+        return list(self._menus)
+
+    @Slot()
+    def about(self) -> None:
+        QMessageBox.about(self, "About Fireside", ABOUT)
+
+    @Slot(str)
+    def set_theme(self, chosen: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.set_preference(app, chosen)
+            self.chat.restyle()
 
     @Slot(object)
     def _on_starter_installed(self, model: object) -> None:

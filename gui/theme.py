@@ -41,11 +41,37 @@ DARK = Colors(True, "#1e1f24", "#26272d", "#2e2f36", "#e8e8ec", "#9a9aa6", "#ff8
 
 
 def system_is_dark() -> bool:
+    chosen = preference()
+    if chosen != "system":  # the person's choice in Settings wins
+        return chosen == "dark"
     forced = os.environ.get("FIRESIDE_THEME", "").lower()
     if forced in ("light", "dark"):
         return forced == "dark"
     hints = QGuiApplication.styleHints()
     return bool(hints.colorScheme() == Qt.ColorScheme.Dark)
+
+
+PREFERENCES = ("system", "light", "dark")
+_PREFERENCE = "firesideTheme"  # kept on the QApplication, not in a module global
+
+
+def preference() -> str:
+    """The theme chosen in Settings: "system" (follow the OS), "light" or "dark"."""
+    app = QGuiApplication.instance()
+    chosen = app.property(_PREFERENCE) if app is not None else None
+    return chosen if chosen in PREFERENCES else "system"
+
+
+def set_preference(app: QApplication, chosen: str) -> Colors:
+    """Apply the person's choice; "system" follows the OS scheme (live) and FIRESIDE_THEME.
+
+    Qt is told too (QStyleHints.setColorScheme), so native dialogs match where the platform
+    supports it; our own palette does not depend on that."""
+    chosen = chosen if chosen in PREFERENCES else "system"
+    app.setProperty(_PREFERENCE, chosen)
+    schemes = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}
+    app.styleHints().setColorScheme(schemes.get(chosen, Qt.ColorScheme.Unknown))
+    return apply(app)
 
 
 def current() -> Colors:

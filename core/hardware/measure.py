@@ -9,15 +9,13 @@ estimator's ``total_bytes`` predicts (see ``estimate``'s module docstring).
 
 llama.cpp's buffer sizes come from its log ("CPU KV buffer size = 45.00 MiB"): the engine loads
 with ``verbose=False``, which only silences llama-cpp-python's printing, so a log callback of our
-own still sees every line. The callback is process-wide in llama.cpp; :class:`LlamaLogCapture`
-forwards warnings and errors to the ``fireside.llama`` logger so nothing is lost by replacing
-llama-cpp-python's printer.
+own still sees every line (through :mod:`fireside.core.llama_log`, the one owner of llama.cpp's
+process-wide callback, which also sends warnings and errors to the ``fireside.llama`` logger).
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import logging
 import re
@@ -25,57 +23,24 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fireside.core import llama_log
 from fireside.core.errors import FiresideError
 from fireside.core.hardware import estimate as est_mod
 from fireside.core.hardware import probe
 from fireside.core.inference.types import LoadSettings
 
 log = logging.getLogger("fireside.hardware.measure")
-llama_log = logging.getLogger("fireside.llama")
 MiB = 2**20
 _BUFFER_RE = re.compile(r"(\S+)\s+(model|KV|compute|output|RS)\s+buffer size\s*=\s*([\d.]+)\s*MiB")
 _NEW_LOAD_RE = re.compile(r"llama_model_loader: loaded meta data")
 # The engine replaces a placeholder context (see inference/batch.py): a new context's
 # buffers supersede the last one's, only the weights' add up.
 _NEW_CONTEXT_RE = re.compile(r"llama_context: constructing llama_context")
-# ggml_log_level today: 1 debug, 2 info, 3 warn, 4 error, 5 continuation (llama-cpp-python's
-# _logger.py still documents an older numbering).
-_LEVELS = {3: logging.WARNING, 4: logging.ERROR}
-
-
-# llama.cpp keeps one process-wide log callback. Its ctypes thunk must outlive every capture
-# (a freed thunk is a segfault on llama.cpp's next log line), so it lives here for the whole
-# process and fans out to the captures that are still alive.
-_CAPTURES: weakref.WeakSet[LlamaLogCapture] = weakref.WeakSet()
-_THUNK: list[Any] = []
-
-
-def _install_thunk() -> bool:
-    if _THUNK:
-        return True
-    try:
-        import llama_cpp
-    except Exception:
-        return False
-
-    @llama_cpp.llama_log_callback
-    def _on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        try:
-            line = text.decode("utf-8", "replace")
-            for capture in list(_CAPTURES):
-                capture.feed(level, line)
-        except Exception:  # never raise into C
-            pass
-
-    _THUNK.append(_on_log)
-    llama_cpp.llama_log_set(_on_log, ctypes.c_void_p(0))
-    return True
 
 
 class LlamaLogCapture:
@@ -87,14 +52,9 @@ class LlamaLogCapture:
 
     def install(self) -> bool:
         """Route llama.cpp's log here; False when llama_cpp cannot be imported."""
-        if not _install_thunk():
-            return False
-        _CAPTURES.add(self)
-        return True
+        return llama_log.attach(self)
 
-    def feed(self, level: int, line: str) -> None:
-        if level in _LEVELS and line.strip():
-            llama_log.log(_LEVELS[level], "%s", line.rstrip())
+    def feed(self, _level: int, line: str) -> None:
         if _NEW_LOAD_RE.search(line):
             with self._lock:
                 self._buffers = {}

@@ -162,7 +162,8 @@ def verdict(card_data: dict[str, Any] | None = None, tags: list[str] | None = No
 
 
 GATED_MESSAGE = ("{repo} is gated: accept its terms on the Hub ({url}), then set a Hub token "
-                 "(`fireside secrets set hub-token`, or the HF_TOKEN environment variable)")
+                 "(in the window: Settings → Hub token; or `fireside secrets set hub-token`, "
+                 "or the HF_TOKEN environment variable)")
 
 
 def gated_message(repo: str, endpoint: str) -> str:

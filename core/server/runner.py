@@ -26,7 +26,8 @@ from fireside.core.server.security import check_bind
 from fireside.core.server.statefile import state_path
 from fireside.core.settings import ServerSettings
 
-__all__ = ["ServerRunner", "state_path"]  # the window takes state_path from here
+# the window takes state_path from here
+__all__ = ["ServerRunner", "free_port_near", "port_available", "state_path"]
 log = logging.getLogger("fireside.server")
 
 
@@ -42,6 +43,23 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+def port_available(host: str, port: int) -> bool:
+    """Could the server listen on ``host:port`` now? (Binds and closes, as :func:`_bind`.)"""
+    try:
+        _bind(host, port).close()
+    except FiresideError:
+        return False
+    return True
+
+
+def free_port_near(host: str, port: int, tries: int = 50) -> int | None:
+    """The first port from ``port`` upwards that is free on ``host`` (None after ``tries``)."""
+    for candidate in range(port, min(65536, port + tries)):
+        if port_available(host, candidate):
+            return candidate
+    return None
 
 
 class ServerRunner:

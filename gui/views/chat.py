@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QSplitter, QVBoxLayout, QWidget
 
+from fireside.core.llama_log import LlamaLog
 from fireside.core.store import Conversation, Message, Preset, Store, new_id
 from fireside.gui import markdown, theme
 from fireside.gui.bridge import Bridge
@@ -50,7 +51,8 @@ def _pygments_style() -> str:
 class ChatView(QWidget):
     models_changed = Signal(object)  # list[LocalModel]
 
-    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None,
+                 llama_log: LlamaLog | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chatView")
         self.setAccessibleName("Chat")
@@ -73,7 +75,7 @@ class ChatView(QWidget):
             ReplyHooks(self._ensure_conversation, self._save_conv, self._load, _pygments_style),
             self)
         self.models = ModelChooser(bridge, self.state, self.settings, self.banners,
-                                   self.replies, self._save_conv, self)
+                                   self.replies, self._save_conv, self, llama_log)
         self.models.models_changed.connect(self.models_changed)
 
         center = QWidget()
@@ -153,8 +155,8 @@ class ChatView(QWidget):
         self.settings.model_chosen.connect(self.choose_model)
         self.settings.preset_save_requested.connect(self._on_save_preset)
         self.settings.preset_delete_requested.connect(self._on_delete_preset)
+        # Ctrl+N is the window's File → New conversation (one owner, or Qt finds it ambiguous)
         for key, slot in ((QKeySequence(Qt.Key.Key_Escape), self._on_escape),
-                          (QKeySequence(QKeySequence.StandardKey.New), self.new_conversation),
                           (QKeySequence(QKeySequence.StandardKey.Find), self.header.open_find)):
             shortcut = QShortcut(key, self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

@@ -1,4 +1,7 @@
-"""The two banners above the transcript: an error, and "the context is full: what now?"."""
+"""The two banners above the transcript: an error, and "the context is full: what now?".
+
+A failed load is an error with a way out: "Load settings…" opens the settings it failed with.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ def button(text: str, name: str, accessible: str) -> QPushButton:
 class Banners(QWidget):
     drop_oldest_requested = Signal()
     fresh_chat_requested = Signal()
+    load_settings_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,6 +43,11 @@ class Banners(QWidget):
         col.setContentsMargins(16, 0, 16, 0)
         col.setSpacing(8)
         self.error_bar, self.error_label, row = _banner("errorBanner", "Error")
+        self.load_settings = button("Load settings…", "bannerLoadSettings",
+                                    "Change load settings")
+        self.load_settings.clicked.connect(self.load_settings_requested)
+        self.load_settings.setVisible(False)
+        row.addWidget(self.load_settings)
         dismiss = button("Dismiss", "dismissError", "Dismiss error")
         dismiss.clicked.connect(self._dismiss)
         row.addWidget(dismiss)
@@ -54,7 +63,13 @@ class Banners(QWidget):
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
+        self.load_settings.setVisible(False)
         self.error_bar.setVisible(True)
+
+    def show_load_error(self, message: str) -> None:
+        """A load failed: say why, and offer the settings it was tried with."""
+        self.show_error(message)
+        self.load_settings.setVisible(True)
 
     def offer_context_choices(self, text: str) -> None:
         self.context_label.setText(text)

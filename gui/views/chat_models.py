@@ -1,17 +1,21 @@
 """Which model the chat pane uses: the picker's list, the choice remembered, loading it.
 
 The pane asks; the engine (through the Bridge) loads, and this follows the load's signals to
-keep the picker's status line true.
+keep the picker's status line true. A failed load says what llama.cpp itself said (its log,
+read through :class:`~fireside.core.llama_log.LlamaLog`), not only llama-cpp-python's "Failed to
+create llama_context".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from fireside.core.inference.engine import LoadedModel
 from fireside.core.inference.types import LoadSettings
+from fireside.core.llama_log import LlamaLog
 from fireside.core.models.library import LocalModel
 from fireside.gui.bridge import Bridge
 from fireside.gui.views.chat_banners import Banners
@@ -19,6 +23,18 @@ from fireside.gui.views.chat_reply import ChatState, ReplyController
 from fireside.gui.views.chat_settings import SettingsPanel
 
 LOADERS = {"server": "The local server", "cli": "The command line"}
+# llama-cpp-python's own sentences for every failed load: they name no cause
+_GENERIC = re.compile(r":?\s*Failed to (create llama_context|load model from file).*$")
+
+
+def load_failure(message: str, reason: str) -> str:
+    """The banner's line: the engine's message with llama.cpp's reason in place of (or after)
+    llama-cpp-python's generic sentence."""
+    if not reason:
+        return f"Could not load the model: {message}"
+    if _GENERIC.search(message):
+        return f"Could not load the model: {_GENERIC.sub('', message)}: {reason}"
+    return f"Could not load the model: {message} (llama.cpp: {reason})"
 
 
 class ModelChooser(QObject):
@@ -26,7 +42,7 @@ class ModelChooser(QObject):
 
     def __init__(self, bridge: Bridge, state: ChatState, settings: SettingsPanel,
                  banners: Banners, replies: ReplyController, save_conversation: Callable[[], None],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, llama_log: LlamaLog | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.state = state
@@ -37,6 +53,8 @@ class ModelChooser(QObject):
         self.known: list[LocalModel] = []
         self.default = ""
         self._load_req = 0
+        self._llama_log = llama_log
+        self._log_mark = 0
         bridge.load_started.connect(self._on_load_started)
         bridge.load_progress.connect(self._on_load_progress)
         bridge.model_loaded.connect(self._on_model_loaded)
@@ -69,8 +87,10 @@ class ModelChooser(QObject):
             self.choose(select)
         self.models_changed.emit(models)
 
-    def choose(self, name: str) -> None:
-        """The picker: remember the choice and load it now, with visible progress."""
+    def choose(self, name: str, settings: LoadSettings | None = None) -> None:
+        """The picker: remember the choice and load it now, with visible progress.
+
+        ``settings`` (from the Load settings dialog) load it again even if it is loaded."""
         self.default = name
         self.settings.select_model(name)
         conv = self.state.conv
@@ -86,10 +106,11 @@ class ModelChooser(QObject):
 
         self.bridge.submit(remember)
         loaded = self.bridge.loaded_model()
-        if (loaded is None or loaded.name != name) and self.state.reply is None:
-            self.load(name)
+        if (loaded is None or loaded.name != name or settings is not None) \
+                and self.state.reply is None:
+            self.load(name, settings)
 
-    def load(self, name: str) -> None:
+    def load(self, name: str, settings: LoadSettings | None = None) -> None:
         model = next((m for m in self.known if m.name == name), None)
         if model is None:
             self.banners.show_error(f"The model {name!r} is not in the library any more.")
@@ -98,11 +119,17 @@ class ModelChooser(QObject):
         ctx = self.bridge.ctx
         self.settings.set_loading(f"Loading {name}…")
 
+        llama_log = self._llama_log
+
+        def prepare() -> LoadSettings:
+            if llama_log is not None:
+                llama_log.install()  # before the load, so its reasons reach us
+            return settings or ctx.settings.read().load_settings_for(name)
+
         def start(load_settings: LoadSettings) -> None:
             self._load_req = self.bridge.load_model(model.path, load_settings, name)
 
-        self.bridge.submit(lambda: ctx.settings.read().load_settings_for(name), start,
-                           self.banners.show_error)
+        self.bridge.submit(prepare, start, self.banners.show_error)
 
     def _on_engine_event(self, event: str, model: LoadedModel | None) -> None:
         if event == "unloaded":
@@ -118,6 +145,8 @@ class ModelChooser(QObject):
     @Slot(int, str)
     def _on_load_started(self, req_id: int, name: str) -> None:
         self._load_req = req_id
+        if self._llama_log is not None:  # emitted before the load is queued: nothing missed
+            self._log_mark = self._llama_log.mark()
         self.settings.set_loading(f"Loading {name}…")
 
     @Slot(int, float)
@@ -145,5 +174,6 @@ class ModelChooser(QObject):
             return
         self.settings.set_loading(None)
         self.settings.model_status.setText("Not loaded: see the message above")
-        self.banners.show_error(f"Could not load the model: {message}")
+        reason = self._llama_log.reason(self._log_mark) if self._llama_log else ""
+        self.banners.show_load_error(load_failure(message, reason))
         self.replies.model_failed()

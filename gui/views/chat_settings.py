@@ -6,6 +6,7 @@ from dataclasses import fields
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -49,6 +51,7 @@ class SettingsPanel(QScrollArea):
 
     changed = Signal()
     model_chosen = Signal(str)  # model name
+    load_settings_requested = Signal(str)  # model name: open the Load settings dialog
     preset_save_requested = Signal()
     preset_delete_requested = Signal(str)
 
@@ -77,7 +80,24 @@ class SettingsPanel(QScrollArea):
         _named(self.model, "modelPicker", "Model")
         self.model.setPlaceholderText("Choose a model")
         self.model.activated.connect(self._on_model_activated)
-        col.addWidget(self.model)
+        # long model names elide in the picker rather than widen the panel past its edge
+        self.model.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(8)
+        gear = "\u2699"  # ⚙, where the font has it (DejaVu and the system UI fonts do)
+        self.load_settings = QToolButton()
+        self.load_settings.setText(gear if QFontMetrics(self.font()).inFontUcs4(ord(gear))
+                                   else "Load…")
+        _named(self.load_settings, "loadSettingsButton", "Load settings")
+        self.load_settings.setToolTip("Load settings… (context length, GPU layers, KV cache "
+                                      "type, parallel requests)")
+        self.load_settings.setStyleSheet("font-size: 16px; padding: 0 6px;")
+        self.load_settings.clicked.connect(
+            lambda: self.load_settings_requested.emit(self.current_model()))
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.load_settings)
+        col.addLayout(model_row)
         self.load_bar = QProgressBar()
         _named(self.load_bar, "loadProgress", "Model loading progress")
         self.load_bar.setRange(0, 0)

@@ -8,10 +8,12 @@ remembered per model in the SettingsStore's ``load`` dict (read and written on a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import psutil
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,9 +30,11 @@ from PySide6.QtWidgets import (
 
 from fireside.core.hardware import estimate, probe
 from fireside.core.inference.types import KV_CACHE_TYPES, LoadSettings
+from fireside.core.models.library import LocalModel
 from fireside.core.models.meta import ModelMeta
 from fireside.core.settings import Settings
 from fireside.gui.bridge import Bridge
+from fireside.gui.status_colors import status_color
 
 log = logging.getLogger("fireside.gui.load_dialog")
 AUTO_KEY = "load_auto_gpu_layers"  # settings.ui[AUTO_KEY][model] = True when "auto" is ticked
@@ -100,8 +104,11 @@ class LoadSettingsDialog(QDialog):
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         named(ok, "loadButton", "Load")
         ok.setText("Load")
-        named(self.buttons.button(QDialogButtonBox.StandardButton.Cancel), "cancelButton",
-              "Cancel")
+        cancel = named(self.buttons.button(QDialogButtonBox.StandardButton.Cancel),
+                       "cancelButton", "Cancel")
+        for button in (ok, cancel):  # Fusion's stock tick and cross look out of place here
+            button.setIcon(QIcon())
+        self.setMinimumWidth(520)
 
         ctx_row = QHBoxLayout()
         ctx_row.addWidget(self.ctx_slider, 1)
@@ -208,7 +215,7 @@ class LoadSettingsDialog(QDialog):
                                          reclaim_bytes=self._reclaim())
         f = self.check.fit
         e = f.estimate
-        colour = "#c0392b" if f.verdict == "too_large" else "#2e7d32"
+        colour = status_color("error" if f.verdict == "too_large" else "good")
         self.prediction.setText(
             f"Predicted: weights {_size(e.weights_bytes)} + KV cache {_size(e.kv_cache_bytes)}"
             f" + overhead {_size(e.overhead_bytes)} = <b>{_size(e.total_bytes)}</b>"
@@ -236,3 +243,17 @@ class LoadSettingsDialog(QDialog):
 
         self._bridge.submit(save, on_error=lambda m: log.warning("settings not saved: %s", m))
         self.accept()
+
+
+def open_dialog(bridge: Bridge, model: LocalModel, parent: QWidget,
+                on_chosen: Callable[[str, LoadSettings], None]) -> LoadSettingsDialog | None:
+    """Open the dialog for ``model`` (window-modal, not blocking); ``on_chosen(name,
+    settings)`` runs when the person presses Load. None when its header cannot be read."""
+    if model.meta is None:
+        return None
+    dialog = LoadSettingsDialog(bridge, model.name, model.meta, parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    name = model.name
+    dialog.accepted.connect(lambda: on_chosen(name, dialog.load_settings()))
+    dialog.open()
+    return dialog

@@ -170,7 +170,7 @@ class RepoPage(QWidget):
         link = f' <a href="{lic.link}">Read the license</a>' if lic.link else ""
         self.license_reason.setText(f"{lic.reason}.{link}")
         self.gated.setVisible(detail.gated)
-        self.gated.setText("🔒 " + gated_message(detail.repo, endpoint) if detail.gated else "")
+        self.gated.setText(gated_message(detail.repo, endpoint) if detail.gated else "")
         self.card.setMarkdown(detail.readme or "*This repo has no model card.*")
         self.status.setText(f"{len(detail.choices)} files · checking fit from file headers…")
         self.refilter()

@@ -4,6 +4,11 @@ Starting and stopping uvicorn take a moment (binding, lifespan, draining streams
 through ``bridge.submit``; the request log arrives from server threads through
 ``bridge.relay``, so the table is only ever touched on the GUI thread. The server shares the
 window's engine: the chat keeps working while apps call the API.
+
+The state is a switch and a coloured line (Running in green, Stopped muted, errors in the error
+colour). A port another program holds is found before Start: the untouched default (8080)
+moves to the next free port by itself, a port the person chose gets a "Use port N" offer. The
+snippets name a real model: the loaded one, else the chat's, else the library's first.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -32,18 +37,22 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QToggleSwitch
 
 from fireside.core.server import snippets
 from fireside.core.server.reqlog import RequestLogEntry
-from fireside.core.server.runner import ServerRunner, state_path
+from fireside.core.server.runner import ServerRunner, free_port_near, port_available, state_path
 from fireside.core.server.security import check_bind, is_loopback, new_api_key
 from fireside.core.settings import ServerSettings
 from fireside.gui.bridge import Bridge
+from fireside.gui.views.server_state import StateLine
 
 log = logging.getLogger("fireside.gui.server")
 LOG_COLUMNS = ("Time", "Method", "Path", "Model", "Tokens", "Queued", "Latency", "Status")
 MAX_LOG_ROWS = 500
 LAN_HOST = "0.0.0.0"
+DEFAULT_PORT = ServerSettings().port
+PLACEHOLDER_MODEL = "MODEL-NAME"
 
 
 def _named(widget: Any, name: str, accessible: str) -> Any:
@@ -61,18 +70,23 @@ class ServerView(QWidget):
         self._busy = False
         settings = bridge.ctx.settings.read().server
 
-        self.toggle = _named(QPushButton("Start server"), "serverToggle", "Local server")
-        self.toggle.setCheckable(True)
-        self.toggle.setProperty("accent", "true")
+        self.toggle = _named(QToggleSwitch("Off"), "serverToggle", "Local server")
         self.toggle.setToolTip("Serve an OpenAI-compatible API on the loaded model")
+        self.toggle.switchWidth, self.toggle.switchHeight, self.toggle.handleSize = 44, 22, 26
+        self.toggle.onColor, self.toggle.offColor = QColor("#2f9e44"), QColor("#9a9aa6")
+        self.toggle.handleColor = QColor("#ffffff")
+        self.toggle.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
         self.toggle.toggled.connect(self._on_toggled)
-        self.status = _named(QLabel("Stopped"), "serverStatus", "Server status")
-        self.status.setWordWrap(True)
-        self.status.setProperty("role", "muted")
+        self.state_line = StateLine()
+        self.state_line.offer_taken.connect(self._take_offer)
+        self.status = self.state_line.status
+        self._checked_port = False
+        self._model_hint = ""
 
         self.port = _named(QSpinBox(), "serverPort", "Port")
         self.port.setRange(1, 65535)
-        self.port.setValue(settings.port or 8080)
+        self.port.setValue(settings.port or DEFAULT_PORT)
         self.bind = _named(QComboBox(), "serverBind", "Bind address")
         self.bind.addItem("This computer only (127.0.0.1)", "127.0.0.1")
         self.bind.addItem("Local network (0.0.0.0) — needs an API key", LAN_HOST)
@@ -127,11 +141,13 @@ class ServerView(QWidget):
             signal = getattr(widget, "valueChanged", None) or getattr(
                 widget, "currentIndexChanged", None) or widget.textChanged
             signal.connect(self._refresh_texts)
+        self.port.valueChanged.connect(self._port_edited)
         self._refresh_texts()
         # the snippets name the loaded model: follow loads made anywhere (window, API, CLI)
-        engine, listener = bridge.ctx.engine, bridge.relay(lambda *_a: self._refresh_texts())
+        engine, listener = bridge.ctx.engine, bridge.relay(lambda *_a: self._on_engine())
         engine.add_listener(listener)
         bridge.on_shutdown(lambda: engine.remove_listener(listener))
+        self._find_model_hint()
 
     # -- layout ---------------------------------------------------------------------------
     def _snippet(self, name: str, accessible: str) -> QPlainTextEdit:
@@ -161,7 +177,7 @@ class ServerView(QWidget):
         head.addLayout(head_text, 1)
         head.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignTop)
         root.addLayout(head)
-        root.addWidget(self.status)
+        root.addWidget(self.state_line)
 
         columns = QHBoxLayout()
         columns.setSpacing(24)
@@ -226,7 +242,7 @@ class ServerView(QWidget):
         port = self.runner.port if self.runner and self.runner.running else self.port.value()
         base = f"http://{host}:{port}/v1"
         loaded = self.bridge.ctx.engine.loaded
-        model = loaded.name if loaded else "MODEL-NAME"
+        model = loaded.name if loaded else self._model_hint or PLACEHOLDER_MODEL
         key = self.api_key.text().strip()
         self.url.setText(base)
         self.curl.setPlainText(snippets.curl(base, model, key))
@@ -247,16 +263,24 @@ class ServerView(QWidget):
         else:
             self._stop()
 
+    @property
+    def state(self) -> str:
+        return self.state_line.state
+
+    def _show_state(self, state: str, text: str) -> None:
+        self.state_line.show_state(state, text)
+
     def _set_busy(self, busy: bool, status: str) -> None:
         self._busy = busy
         self.toggle.setEnabled(not busy)
-        self.status.setText(status)
+        if busy:
+            self._show_state("busy", status)
 
     def _set_toggle(self, on: bool) -> None:
         self.toggle.blockSignals(True)
         self.toggle.setChecked(on)
         self.toggle.blockSignals(False)
-        self.toggle.setText("Stop server" if on else "Start server")
+        self.toggle.setText("On" if on else "Off")
         for widget in self._settings_widgets:
             widget.setEnabled(not on)
 
@@ -266,7 +290,7 @@ class ServerView(QWidget):
             check_bind(server.host, server.api_key)
         except Exception as exc:
             self._set_toggle(False)
-            self.status.setText(str(exc))
+            self._show_state("error", str(exc))
             return
         self._save(server)
         ctx = self.bridge.ctx
@@ -279,15 +303,18 @@ class ServerView(QWidget):
 
     @Slot(object)
     def _on_started(self, url: object) -> None:
-        self._set_busy(False, f"Running at {url}" + (" · API key required"
-                                                     if self.api_key.text().strip() else ""))
+        self._set_busy(False, "")
+        self._show_state("running", f"Running at {url}" + (
+            " · API key required" if self.api_key.text().strip() else ""))
         self._refresh_texts()
 
     @Slot(str)
     def _on_start_failed(self, message: str) -> None:
         self.runner = None
         self._set_toggle(False)
-        self._set_busy(False, f"Could not start: {message}")
+        self._set_busy(False, "")
+        self._show_state("error", f"Could not start: {message}")
+        self._check_port(offer_only=True)  # a port taken meanwhile: offer the next free one
 
     def _stop(self) -> None:
         runner = self.runner
@@ -302,7 +329,88 @@ class ServerView(QWidget):
     def _on_stopped(self, _result: object = None, message: str = "") -> None:
         self.runner = None
         self._set_toggle(False)
-        self._set_busy(False, f"Stopped ({message})" if message else "Stopped")
+        self._set_busy(False, "")
+        if message:
+            self._show_state("error", f"Stopped ({message})")
+        else:
+            self._show_state("stopped", "Stopped")
+        self._refresh_texts()
+
+    # -- a free port -----------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._checked_port:
+            self._checked_port = True
+            self._check_port()
+
+    def _check_port(self, offer_only: bool = False) -> None:
+        """Is the port free? If not: the untouched default moves to the next free port by
+        itself; a chosen port gets an offer. Binding a socket is quick, but it is I/O."""
+        if self.running or self._busy:
+            return
+        host, port = str(self.bind.currentData()), self.port.value()
+
+        def probe() -> tuple[int, int | None]:
+            if port_available(host, port):
+                return port, port
+            return port, free_port_near(host, port + 1)
+
+        self.bridge.submit(probe, lambda r: self._on_port_probe(*r, offer_only=offer_only))
+
+    def _on_port_probe(self, port: int, free: int | None, *, offer_only: bool) -> None:
+        if self.running or self._busy or port != self.port.value() or free == port:
+            return
+        if free is None:
+            self._show_state("error", f"Port {port} is in use, and so are the 50 after it.")
+            return
+        if port == DEFAULT_PORT and not offer_only:
+            self.port.setValue(free)
+            self._show_state("warning", f"Port {port} is in use by another program, so the "
+                             f"server will use {free}.")
+            return
+        if not offer_only:
+            self._show_state("error", f"Port {port} is in use by another program.")
+        self.state_line.offer_port(free)
+
+    @Slot(int)
+    def _take_offer(self, port: int) -> None:
+        if not self.running:
+            self.port.setValue(port)
+            self._show_state("stopped", "Stopped")
+
+    @Slot(int)
+    def _port_edited(self, _port: int) -> None:
+        self.state_line.withdraw_offer()
+        if self.state in ("error", "warning") and not self.running:
+            self._show_state("stopped", "Stopped")
+
+    @Slot(int)
+    def use_port(self, port: int) -> None:
+        """The default port changed in Settings: use it from now on (unless running)."""
+        if not self.running and not self._busy:
+            self.port.setValue(port)
+            self._check_port(offer_only=False)
+
+    # -- which model the snippets name -----------------------------------------------------
+    def _on_engine(self) -> None:
+        self._refresh_texts()
+        if self.bridge.ctx.engine.loaded is None:
+            self._find_model_hint()
+
+    def _find_model_hint(self) -> None:
+        """No model loaded: name the chat's model, or the library's first (the server loads
+        a model by that name on the first request)."""
+        ctx = self.bridge.ctx
+
+        def find() -> str:
+            chosen = str(ctx.settings.read().ui.get("chat_model", ""))
+            names = [m.name for m in ctx.library.list() if not m.error]
+            return chosen if chosen in names else (names[0] if names else "")
+
+        self.bridge.submit(find, self._got_model_hint)
+
+    def _got_model_hint(self, name: str) -> None:
+        self._model_hint = name
         self._refresh_texts()
 
     @property

@@ -88,7 +88,8 @@ def test_every_view_fits_every_size(scheme: str, make_window: Any, installed_sta
     problems: list[str] = []
     for width, height in SIZES:
         win.resize(width, height)
-        for key in ("chat", "discover", "my_models", "downloads", "server", "hardware"):
+        for key in ("chat", "discover", "my_models", "downloads", "server", "hardware",
+                    "settings"):
             win.show_view(key)
             qtbot.wait(120)
             assert (win.width(), win.height()) == (width, height), "the window grew"

@@ -51,9 +51,10 @@ def test_geometry_and_last_view_are_remembered(make_window: Any, installed_start
 
 
 def test_every_view_is_mounted_or_explained(window: MainWindow) -> None:
-    assert window.nav.count() == 1 + len(VIEWS)
+    assert window.nav.count() == 2 + len(VIEWS)  # Chat first, Settings last
     titles = [window.nav.item(i).text() for i in range(window.nav.count())]
-    assert titles == ["Chat", "Discover", "My Models", "Downloads", "Server", "Hardware"]
+    assert titles == ["Chat", "Discover", "My Models", "Downloads", "Server", "Hardware",
+                      "Settings"]
     for key, _title, _module, _cls in VIEWS:
         view = window.views[key]
         assert view.objectName() and view.accessibleName()
