@@ -178,6 +178,7 @@ class ReplyController(QObject):
     def model_failed(self) -> None:
         if self.state.reply is not None and self.state.reply.waiting_for_load:
             self._drop_bubble()
+            self.status.say("Not sent: the model did not load (see above)")
             self._end()
 
     # -- streaming -----------------------------------------------------------------------
@@ -327,6 +328,7 @@ class ReplyController(QObject):
             return
         if reply.waiting_for_load:  # nothing sent to the engine yet
             self._drop_bubble()
+            self.status.say("Stopped before the model loaded")
             self._end()
             return
         self.bridge.stop(reply.req_id)

@@ -256,3 +256,16 @@ def test_the_gated_repo_notice_names_settings_and_every_glyph_renders(qtbot: QtB
     metrics = QFontMetrics(notice.font())
     missing = sorted({c for c in text if not metrics.inFontUcs4(ord(c))})
     assert not missing, f"no glyph for {missing}"
+
+
+def test_a_message_sent_to_a_model_that_fails_to_load_says_it_was_not_sent(
+        window: MainWindow, qtbot: QtBot) -> None:
+    name = window.chat.settings.current_model()
+    window.bridge.ctx.settings.update(
+        lambda s: s.load.__setitem__(name, LoadSettings(n_ctx=HUGE_CONTEXT)))
+    with qtbot.waitSignal(window.bridge.load_failed, timeout=LOAD_MS):
+        window.chat.send("Hello?")
+    qtbot.waitUntil(lambda: window.chat.reply is None, timeout=5_000)
+    status = window.chat.status.text()
+    assert "Waiting for the model" not in status  # what it kept saying before
+    assert "Not sent" in status
