@@ -32,6 +32,10 @@ class ContextOverflowError(FiresideError):
         self.n_ctx = n_ctx
 
 
+class GrammarError(FiresideError):
+    """A grammar (a request's own GBNF, or one built from a schema) llama.cpp cannot parse."""
+
+
 class TemplateError(FiresideError):
     """A chat template that failed to render or tried to escape the sandbox."""
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import llama_cpp
 
-from fireside.core.errors import FiresideError
+from fireside.core.errors import FiresideError, GrammarError
 from fireside.core.inference.sequence import Sequence
 
 
@@ -244,6 +244,8 @@ class Batcher:
         self.llm.set_seed(llama_cpp.LLAMA_DEFAULT_SEED if seed is None or seed < 0
                           else seed & 0xFFFFFFFF)
         p = seq.params
+        if seq.grammar is not None:
+            self._check_grammar(seq.grammar)
         seq.sampler = self.llm._init_sampler(
             top_k=p.top_k, top_p=p.top_p, min_p=p.min_p, temp=p.temperature,
             repeat_penalty=p.repeat_penalty, frequency_penalty=p.frequency_penalty,
@@ -261,6 +263,16 @@ class Batcher:
         seq.prefill_tokens = len(tokens) - keep
         seq.prefilled_at = time.perf_counter()
         return seq.accept(seq.sampler.sample(self.llm._ctx, last), self.vocab, self._buf)
+
+    def _check_grammar(self, grammar: Any) -> None:
+        """Parse the grammar once on its own: a sampler chain given the NULL that a failed
+        parse returns crashes the process at the first token (a client's GBNF is untrusted)."""
+        probe = llama_cpp.llama_sampler_init_grammar(
+            self.vocab, grammar._grammar.encode(), grammar._root.encode())
+        if not probe:
+            raise GrammarError("llama.cpp could not parse the grammar (see the server log for "
+                               "where)")
+        llama_cpp.llama_sampler_free(probe)
 
     def step(self, running: list[Sequence]) -> list[Sequence]:
         """One token for every running sequence; returns those that have finished."""

@@ -206,7 +206,8 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         def submit() -> Handle:
             return engine.submit(ChatRequest(prepared, sampling, template_tools, grammar))
 
-        fmt = ChatFormat(name, plan, include_usage, info)
+        fmt = ChatFormat(name, plan, include_usage, info,
+                         split_reasoning=P.reasoning_format(body) != "none")
         # tool calls are only known once the answer is complete: stream them as one chunk
         return await _respond(request, state, submit, fmt, stream, live=plan is None)
 
@@ -266,6 +267,7 @@ async def _respond(request: Request, state: ServerState, submit: Submit, fmt: An
     except BaseException:
         state.models.end()
         raise
+    fmt.attach(handle)
     job = Job(handle, state.registry, state.models.end, live=live)
     if not stream:
         completion = await job.result(request.receive)

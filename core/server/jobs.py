@@ -20,6 +20,7 @@ from typing import Any
 from fireside.core.errors import (
     ContextOverflowError,
     FiresideError,
+    GrammarError,
     ModelNotLoadedError,
     TemplateError,
 )
@@ -41,11 +42,13 @@ def as_api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, ContextOverflowError):
-        return ApiError(413, f"This model's maximum context length is {exc.n_ctx} tokens, but "
+        return ApiError(400, f"This model's maximum context length is {exc.n_ctx} tokens, but "
                         f"the request needs {exc.prompt_tokens}. {exc}", param="messages",
                         code="context_length_exceeded")
     if isinstance(exc, ModelNotLoadedError):
         return ApiError(503, "no model is loaded", "server_error", "model", "model_not_loaded")
+    if isinstance(exc, GrammarError):
+        return ApiError(400, str(exc), param="grammar", code="invalid_grammar")
     if isinstance(exc, TemplateError):
         return ApiError(400, str(exc), param="messages", code="template_error")
     if isinstance(exc, FiresideError):
@@ -143,7 +146,7 @@ class Job:
             watcher.cancel()
 
     async def first(self, receive: Callable[[], Any]) -> Update:
-        """The first news of a stream, so errors (413, 503…) still get their status code."""
+        """The first news of a stream, so errors (400, 503…) still get their status code."""
         watcher = asyncio.ensure_future(self.watch_disconnect(receive))
         try:
             update = await self.next()

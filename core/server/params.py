@@ -55,7 +55,9 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     _check_tree(body)
-    return body
+    # Clients that serialise unset fields as null ("tool_choice": null, "stream": null) mean
+    # "not set", as OpenAI reads them.
+    return {key: value for key, value in body.items() if value is not None}
 
 
 def _check_tree(body: dict[str, Any]) -> None:
@@ -226,3 +228,11 @@ def stream_flags(body: dict[str, Any]) -> tuple[bool, bool]:
     if not isinstance(options, dict):
         raise bad("stream_options", "'stream_options' must be an object")
     return stream, bool(options.get("include_usage"))
+
+
+def reasoning_format(body: dict[str, Any]) -> str:
+    """llama-server's ``reasoning_format``: "none" keeps <think> text in ``content``."""
+    value = body.get("reasoning_format", "auto")
+    if value not in ("auto", "deepseek", "none"):
+        raise bad("reasoning_format", "'reasoning_format' must be auto, deepseek or none")
+    return str(value)

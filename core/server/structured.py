@@ -80,9 +80,22 @@ def _grammar_from_schema(schema: Any, param: str) -> Any:
         raise bad(param, f"this JSON schema cannot be turned into a grammar: {exc}") from exc
 
 
+MAX_GRAMMAR_CHARS = 65536
+
+
 def response_grammar(body: dict[str, Any]) -> Any:
-    """The grammar that ``response_format`` asks for, or None for free text."""
+    """The grammar that ``response_format`` (or llama-server's ``grammar``) asks for, or None."""
     fmt = body.get("response_format")
+    own = body.get("grammar")
+    if own is not None:
+        if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
+            raise bad("grammar", "'grammar' and 'response_format' cannot be used together")
+        if not isinstance(own, str) or not own.strip() or len(own) > MAX_GRAMMAR_CHARS:
+            raise bad("grammar", f"'grammar' must be GBNF text of at most {MAX_GRAMMAR_CHARS} "
+                      "characters")
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        return LlamaGrammar.from_string(own, verbose=False)
     if fmt is None:
         return None
     if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
