@@ -90,9 +90,9 @@ class ChatRequest:
 
 @dataclass
 class TextRequest:
-    """Raw text to continue (no chat template)."""
+    """Raw text (or token ids) to continue, no chat template."""
 
-    prompt: str
+    prompt: str | list[int]
     params: SamplingParams = field(default_factory=SamplingParams)
     grammar: Any = None
     priority: int = 0

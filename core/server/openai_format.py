@@ -48,6 +48,8 @@ class ChatFormat:
     ``reasoning_format: "none"`` in the request keeps the raw text in ``content``.
     """
 
+    DONE = "data: [DONE]\n\n"
+
     def __init__(self, model: str, plan: ToolPlan | None, include_usage: bool,
                  info: dict[str, Any], *, split_reasoning: bool = True) -> None:
         self.id = "chatcmpl-" + secrets.token_hex(12)
@@ -143,6 +145,8 @@ class ChatFormat:
 
 class TextFormat:
     """``text_completion`` bodies and chunks for ``/v1/completions``."""
+
+    DONE = "data: [DONE]\n\n"
 
     def __init__(self, model: str, include_usage: bool, info: dict[str, Any]) -> None:
         self.id = "cmpl-" + secrets.token_hex(12)

@@ -186,12 +186,20 @@ def messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def prompt(body: dict[str, Any]) -> str:
+def _token_ids(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(t, int) and not isinstance(t, bool) for t in value))
+
+
+def prompt(body: dict[str, Any]) -> str | list[int]:
+    """One prompt: a string or token ids (OpenAI accepts both, and a list holding one)."""
     value = body.get("prompt")
-    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+    if isinstance(value, list) and len(value) == 1 and (isinstance(value[0], str)
+                                                        or _token_ids(value[0])):
         value = value[0]
-    if not isinstance(value, str):
-        raise bad("prompt", "'prompt' must be a string (one prompt per request)")
+    if not isinstance(value, str) and not _token_ids(value):
+        raise bad("prompt", "'prompt' must be a string or a list of token ids (one prompt per "
+                  "request)")
     if not value:
         raise bad("prompt", "'prompt' must not be empty: there is nothing to continue")
     for name in ("suffix", "echo"):
@@ -203,20 +211,26 @@ def prompt(body: dict[str, Any]) -> str:
     return value
 
 
-def embedding_inputs(body: dict[str, Any]) -> list[str]:
+def embedding_inputs(body: dict[str, Any]) -> list[str | list[int]]:
+    """Texts or token-id lists (LangChain's OpenAIEmbeddings sends token ids by default)."""
     value = body.get("input")
-    if isinstance(value, str):
+    if isinstance(value, str) or _token_ids(value):
         value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise bad("input", "'input' must be a string or a non-empty list of strings")
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, str) or _token_ids(v) for v in value):
+        raise bad("input", "'input' must be a string, a list of strings, a list of token ids "
+                  "or a list of such lists")
     if any(not v for v in value):
         raise bad("input", "'input' must not contain empty strings")
     if len(value) > MAX_EMBEDDING_INPUTS:
-        raise bad("input", f"'input' may hold at most {MAX_EMBEDDING_INPUTS} strings, as at "
+        raise bad("input", f"'input' may hold at most {MAX_EMBEDDING_INPUTS} inputs, as at "
                   "OpenAI; send the rest in further requests")
     fmt = body.get("encoding_format", "float")
     if fmt not in ("float", "base64", None):
         raise bad("encoding_format", "'encoding_format' must be 'float' or 'base64'")
+    if body.get("dimensions") is not None:
+        raise bad("dimensions", "'dimensions' cannot be honoured: the local model's embeddings "
+                  "have a fixed size and are not trained to be shortened")
     return list(value)
 
 
