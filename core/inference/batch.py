@@ -30,7 +30,8 @@ from typing import Any
 
 import llama_cpp
 
-from fireside.core.errors import FiresideError, GrammarError
+from fireside.core.errors import FiresideError
+from fireside.core.inference import sampler
 from fireside.core.inference.sequence import Sequence
 
 
@@ -235,21 +236,12 @@ class Batcher:
             return self.resume(seq, running)
         seq.started = time.perf_counter()
         tokens = seq.tokens
+        # Seed, bias and grammar are the request's own: one seeded API call never fixes the
+        # window's "random" replies (no Llama._seed / set_seed() state is used). Built before
+        # a slot is claimed: a bad grammar or bias fails the request and nothing else.
+        seq.sampler = sampler.build(self.llm, self.vocab, seq.params, seq.grammar)
         slot, keep = self._claim(seq, tokens, len(tokens) - 1, running)  # >= 1 for logits
         cached = self.slots[slot]
-        # The sampler chain takes Llama._seed when it is built, and set_seed() stays in force:
-        # every request sets its own, so one seeded API call never fixes the window's
-        # "random" replies (LLAMA_DEFAULT_SEED asks llama.cpp for a fresh random seed).
-        seed = seq.params.seed
-        self.llm.set_seed(llama_cpp.LLAMA_DEFAULT_SEED if seed is None or seed < 0
-                          else seed & 0xFFFFFFFF)
-        p = seq.params
-        if seq.grammar is not None:
-            self._check_grammar(seq.grammar)
-        seq.sampler = self.llm._init_sampler(
-            top_k=p.top_k, top_p=p.top_p, min_p=p.min_p, temp=p.temperature,
-            repeat_penalty=p.repeat_penalty, frequency_penalty=p.frequency_penalty,
-            presence_penalty=p.presence_penalty, grammar=seq.grammar)
         last = 0
         seq.progress(keep, len(tokens))
         for begin in range(keep, len(tokens), self.n_batch):
@@ -263,16 +255,6 @@ class Batcher:
         seq.prefill_tokens = len(tokens) - keep
         seq.prefilled_at = time.perf_counter()
         return seq.accept(seq.sampler.sample(self.llm._ctx, last), self.vocab, self._buf)
-
-    def _check_grammar(self, grammar: Any) -> None:
-        """Parse the grammar once on its own: a sampler chain given the NULL that a failed
-        parse returns crashes the process at the first token (a client's GBNF is untrusted)."""
-        probe = llama_cpp.llama_sampler_init_grammar(
-            self.vocab, grammar._grammar.encode(), grammar._root.encode())
-        if not probe:
-            raise GrammarError("llama.cpp could not parse the grammar (see the server log for "
-                               "where)")
-        llama_cpp.llama_sampler_free(probe)
 
     def step(self, running: list[Sequence]) -> list[Sequence]:
         """One token for every running sequence; returns those that have finished."""

@@ -43,6 +43,7 @@ class SamplingParams:
     max_tokens: int | None = 512
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
+    logit_bias: dict[int, float] = field(default_factory=dict)  # token id -> added to its logit
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -141,7 +141,27 @@ def sampling(body: dict[str, Any]) -> SamplingParams:
     if seed is not None:
         params.seed = seed & 0xFFFFFFFF
     params.stop = _stop(body.get("stop"))
+    params.logit_bias = _logit_bias(body.get("logit_bias"))
     return params
+
+
+def _logit_bias(value: Any) -> dict[int, float]:
+    """OpenAI's {"token id": bias} (or llama-server's [[id, bias], …]), bias in -100..100."""
+    if value is None:
+        return {}
+    pairs = value.items() if isinstance(value, dict) else value
+    out: dict[int, float] = {}
+    try:
+        for token, bias in pairs:
+            token_id = int(token)
+            if isinstance(bias, bool) or not isinstance(bias, int | float) \
+                    or not -100 <= bias <= 100:
+                raise ValueError(bias)
+            out[token_id] = float(bias)
+    except (TypeError, ValueError):
+        raise bad("logit_bias", "'logit_bias' must map token ids to numbers from -100 to "
+                  "100") from None
+    return out
 
 
 def _stop(value: Any) -> list[str]:

@@ -77,3 +77,23 @@ def test_browser_sdk_preflight_is_allowed(make_server: MakeServer) -> None:
             "authorization,content-type,x-stainless-os,x-stainless-lang,x-stainless-retry-count"})
     assert resp.status_code == 200, resp.text
     assert "x-stainless-os" in resp.headers["access-control-allow-headers"].lower()
+
+
+def test_logit_bias_bans_and_forces_tokens(client: openai.OpenAI, model_name: str) -> None:
+    def ask(**kw: object) -> openai.types.Completion:
+        return client.completions.create(  # type: ignore[call-overload, no-any-return]
+            model=model_name, prompt="The capital of France is", max_tokens=4,
+            temperature=0, **kw)
+
+    base = str(client.base_url).removesuffix("/").removesuffix("/v1")
+    plain = ask().choices[0].text
+    first = httpx.post(base + "/tokenize", json={"content": plain}).json()["tokens"][0]
+    banned = ask(logit_bias={str(first): -100})
+    again = httpx.post(base + "/tokenize", json={"content": banned.choices[0].text}).json()
+    assert first not in again["tokens"]
+    forced = httpx.post(base + "/tokenize", json={"content": " banana"}).json()["tokens"][0]
+    assert ask(logit_bias={str(forced): 100}).choices[0].text.startswith(" banana")
+    with pytest.raises(openai.BadRequestError):
+        ask(logit_bias={"12": 500})
+    with pytest.raises(openai.BadRequestError):
+        ask(logit_bias={str(10**9): 5})
