@@ -185,7 +185,7 @@ def cmd_unload(args: argparse.Namespace) -> int:
 
 
 def _unload(args: argparse.Namespace) -> int:
-    code, data = server_call("POST", "/fireside/unload")
+    code, data = server_call("POST", "/fireside/unload", {})
     if code != 200:
         note(f"fireside: the server answered {code}")
         return EXIT_RUNTIME
@@ -194,3 +194,26 @@ def _unload(args: argparse.Namespace) -> int:
     else:
         note(f"Unloaded {data['unloaded']}." if data.get("unloaded") else "Nothing was loaded.")
     return 0
+
+
+def ps_details() -> dict[str, Any]:
+    """The running server's /fireside/status for `fireside ps` ({} when it cannot say)."""
+    try:
+        code, data = server_call("GET", "/fireside/status")
+    except ServerMissingError:
+        return {}
+    return data if code == 200 else {}
+
+
+def ps_lines(d: dict[str, Any]) -> list[tuple[str, str]]:
+    mem, slots = d.get("memory") or {}, d.get("slots") or {}
+    model = d.get("model") or "(no model loaded)"
+    if d.get("n_ctx"):
+        model += f"  (context {d['n_ctx']:,}, loaded by {d.get('loaded_by') or '?'})"
+    memory = f"process {human_bytes(mem.get('process_rss_bytes', 0))}"
+    if "estimate_bytes" in mem:
+        memory += (f"; model estimate {human_bytes(mem['estimate_bytes'])} "
+                   f"(RAM {human_bytes(mem['ram_bytes'])}, VRAM {human_bytes(mem['vram_bytes'])})")
+    return [("model", model), ("memory", memory),
+            ("slots", f"{slots.get('busy', 0)} of {slots.get('total', 0)} busy"),
+            ("queue", f"{d.get('queued', 0)} waiting, {d.get('in_flight', 0)} in flight")]
