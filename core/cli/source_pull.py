@@ -13,7 +13,7 @@ from typing import Any
 
 from fireside.core.cli.output import emit_json, human_bytes, note
 from fireside.core.context import AppContext
-from fireside.core.errors import DownloadError
+from fireside.core.errors import DownloadError, FiresideError
 from fireside.core.hub.common import HubConfig, HubUnreachableError, UnsafeFilenameError
 from fireside.core.hub.pull import _Bar
 from fireside.core.hub.source_download import download_resolved, fit_before
@@ -21,6 +21,12 @@ from fireside.core.hub.sources import Resolved, resolve
 from fireside.core.models.library import LocalModel
 
 EXIT_RUNTIME = 1
+
+
+class RuntimeFailure(FiresideError):
+    """Offline, a server error, a corrupt download: `fireside` exits 1, not 2 (bad input)."""
+
+    exit_code = EXIT_RUNTIME
 
 
 def is_runtime(exc: BaseException) -> bool:
@@ -81,3 +87,39 @@ def _describe(res: Resolved, fit: str, reason: str, arch: str) -> None:
     note(f"check: {res.check}")
     for extra in res.notes:
         note(f"note: {extra}")
+
+
+def local_or_pull(ctx: AppContext, ref: str) -> LocalModel:
+    """``ref`` from the library; a reference not there yet is pulled first (as ollama does).
+
+    An ``hf.co/`` reference or a URL already downloaded is found without the network.
+    """
+    from fireside.core.hub.sources import DEFAULT_QUANT, is_reference, split_hf
+
+    if not is_reference(ref):
+        return ctx.library.get(ref)
+    hf = split_hf(ref)
+    for model in ctx.library.list():
+        if model.error:
+            continue
+        if hf is not None and model.entry.repo.casefold() == hf[0].casefold():
+            want = (hf[1] or DEFAULT_QUANT).casefold()
+            have = {(model.meta.quantization if model.meta else "").casefold(),
+                    *(q.casefold() for q in _quants(model))}
+            if want in have or not hf[1]:
+                return model
+        if model.entry.source == ref:
+            return model
+    note(f"{ref} is not in the library yet: pulling it first")
+    try:
+        return pull_reference(ctx, ref)
+    except Exception as exc:
+        if is_runtime(exc):
+            raise RuntimeFailure(str(exc)) from None
+        raise
+
+
+def _quants(model: LocalModel) -> list[str]:
+    from fireside.core.hub.catalog import quant_from_name
+
+    return [quant_from_name(model.path.name)]

@@ -116,6 +116,12 @@ def resolve(ref: str, *, sha256: str = "", env: dict[str, str] | None = None,
                         "github:OWNER/REPO[@TAG][:QUANT] or hf.co/USER/REPO[:QUANT])")
 
 
+def split_hf(ref: str) -> tuple[str, str] | None:
+    """``hf.co/USER/REPO[:QUANT]`` → (repo, quant); None for any other reference."""
+    m = _HF_RE.match(ref.strip())
+    return (m.group("repo"), m.group("quant") or "") if m else None
+
+
 def file_name(name: str) -> str:
     """A source's file name as one safe path segment, or a refusal (before any write)."""
     safe_relpath(name)
