@@ -18,6 +18,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -210,3 +211,30 @@ class GitHubStandIn:
             srv.shutdown()
             srv.server_close()
 
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stand-in as its own process with a demo release (for screenshots, by hand):
+    ``python tests/github_server.py DIR`` prints ``READY <api url>``; Ctrl-C stops it."""
+    import sys
+
+    from hub_server import write_tiny_gguf
+
+    args = sys.argv[1:] if argv is None else argv
+    root = Path(args[0] if args else "/tmp/fireside-github-demo")
+    stand_in = GitHubStandIn()
+    assets = [Asset(f"tiny-llama-{q}.gguf", write_tiny_gguf(
+        root / f"tiny-llama-{q}.gguf", name=f"tiny-llama-{q}", license="apache-2.0",
+        file_type=ft, pad_mib=mib).read_bytes()) for q, ft, mib in (
+        ("Q4_K_M", 15, 2.0), ("Q8_0", 7, 4.0))]
+    stand_in.release("acme-ai/tiny-llama", "v1.2", assets, spdx="Apache-2.0")
+    print(f"READY {stand_in.api}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        stand_in.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -59,7 +59,7 @@ class AddFromUrlDialog(QDialog):
         self.setWindowTitle("Add from URL")
         self.setObjectName("addFromUrlDialog")
         self.setAccessibleName("Add from URL")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(760)
         self.ref_edit = QLineEdit()
         self.ref_edit.setObjectName("addFromUrlRef")
         self.ref_edit.setAccessibleName("URL or reference")
@@ -185,6 +185,7 @@ class AddFromUrlDialog(QDialog):
         self.status.setText("Download queues it in Downloads; it resumes after a restart."
                             if res.resumable else "This server cannot resume: an interrupted "
                             "download starts over.")
+        self.adjustSize()
 
     def _failed(self, message: str) -> None:
         self.check_btn.setEnabled(True)
