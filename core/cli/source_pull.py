@@ -94,7 +94,7 @@ def local_or_pull(ctx: AppContext, ref: str) -> LocalModel:
 
     An ``hf.co/`` reference or a URL already downloaded is found without the network.
     """
-    from fireside.core.hub.sources import DEFAULT_QUANT, is_reference, split_hf
+    from fireside.core.hub.sources import DEFAULT_QUANT, is_reference, shown_url, split_hf
 
     if not is_reference(ref):
         return ctx.library.get(ref)
@@ -108,7 +108,7 @@ def local_or_pull(ctx: AppContext, ref: str) -> LocalModel:
                     *(q.casefold() for q in _quants(model))}
             if want in have or not hf[1]:
                 return model
-        if model.entry.source == ref:
+        if model.entry.source == shown_url(ref):
             return model
     note(f"{ref} is not in the library yet: pulling it first")
     try:

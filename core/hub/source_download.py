@@ -29,7 +29,7 @@ from fireside.core.hub.download import (
     safe_relpath,
 )
 from fireside.core.hub.remote_header import Fit, remote_fit, unknown_fit
-from fireside.core.hub.sources import Resolved, file_name
+from fireside.core.hub.sources import Resolved, file_name, shown_url
 from fireside.core.models.library import Library, LocalModel
 from fireside.core.models.meta import ModelMeta
 
@@ -123,7 +123,7 @@ def download_resolved(resolved: Resolved, library: Library, downloads_dir: Path,
     say(total, total)
     verified = resolved.verifiable and all(p.sha256 for p in plans)
     first = got.get(plans[0].path) or plans[0].sha256
-    model = library.register(targets, source=resolved.files[0].url,
+    model = library.register(targets, source=shown_url(resolved.files[0].url),
                              license=resolved.license.license_id, sha256=first)
     log.info("%s: %s", resolved.label, check_note(resolved, verified))
     return Outcome(model, verified, check_note(resolved, verified), transferred)

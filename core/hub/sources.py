@@ -106,7 +106,7 @@ def resolve(ref: str, *, sha256: str = "", env: dict[str, str] | None = None,
         raise FiresideError(f"--sha256 must be 64 hex digits, got {sha256!r}")
     if m := _HF_RE.match(ref):
         return _resolve_hf(ref, m.group("repo"), m.group("quant") or "",
-                           hub or HubConfig.from_settings(None, env))
+                           hub or HubConfig.from_settings(None, env), want)
     if m := _GITHUB_RE.match(ref):
         return _resolve_github(ref, m.group("owner"), m.group("repo"), m.group("tag") or "",
                                m.group("quant") or "", want, GitHub(env))
@@ -142,7 +142,7 @@ class Probe:
 
 def probe(client: httpx.Client, url: str, auth: HubConfig) -> Probe:
     """Size and Range support from a one-byte ranged GET (its body is never read)."""
-    shown = _shown(url)
+    shown = shown_url(url)
     try:
         with client.stream("GET", url, headers={**auth.auth_for(url), "Range": "bytes=0-0",
                                                 "Accept-Encoding": "identity"}) as r:
@@ -160,8 +160,9 @@ def probe(client: httpx.Client, url: str, auth: HubConfig) -> Probe:
     raise SourceUnreachableError(f"{shown} answered {status}")
 
 
-def _shown(url: str) -> str:
-    """A URL without its query string (signed URLs carry credentials there)."""
+def shown_url(url: str) -> str:
+    """A URL without its query string (signed URLs carry credentials there): what is logged,
+    shown and recorded as a model's source."""
     p = urllib.parse.urlsplit(url)
     return urllib.parse.urlunsplit((p.scheme, p.netloc, p.path, "", ""))
 
@@ -205,6 +206,7 @@ def _resolve_url(ref: str, want: str) -> Resolved:
         total = int(m.group("total"))
         names = [f"{m.group('stem')}-{i:05d}-of-{total:05d}.gguf" for i in range(1, total + 1)]
         names = [file_name(n) for n in names]
+    _one_file_for(want, len(names))
     auth = HubConfig(endpoint="", token=None)
     files: list[SourceFile] = []
     checks: list[str] = []
@@ -215,7 +217,7 @@ def _resolve_url(ref: str, want: str) -> Resolved:
             url = ref if n == name else _sibling(ref, n)
             got = probe(client, url, auth)
             resumable = resumable and got.resumable
-            sha, how = (want, "--sha256") if want and n == name else ("", "")
+            sha, how = (want, "--sha256") if want else ("", "")
             if not sha:
                 sha = sha_from_sums(_fetch_small(client, _sibling(url, n + ".sha256"), auth),
                                     n, single=True)
@@ -232,13 +234,19 @@ def _resolve_url(ref: str, want: str) -> Resolved:
     host = re.sub(r"[^A-Za-z0-9.-]+", "_", parts.netloc.lower()).strip("._") or "web"
     from fireside.core.hub.catalog import quant_from_name
 
-    res = Resolved(ref, "url", f"{_shown(ref)}", f"url/{host}", files,
+    res = Resolved(ref, "url", f"{shown_url(ref)}", f"url/{host}", files,
                    _check_label(checks, len(files)), verdict(), quant_from_name(name),
                    resumable)
     if not resumable:
         res.notes.append("the server does not support Range requests: it downloads, but an "
                          "interrupted download starts over")
     return res
+
+
+def _one_file_for(want: str, n: int) -> None:
+    if want and n > 1:
+        raise FiresideError(f"--sha256 names one file's digest, but this model has {n} parts "
+                            "(their digests come from the source or a SHA256SUMS beside it)")
 
 
 def _check_label(checks: list[str], n: int) -> str:
@@ -271,6 +279,7 @@ def _resolve_github(ref: str, owner: str, repo: str, tag: str, quant: str, want:
     detail = RepoDetail(f"{owner}/{repo}", tag, {}, [], False, lic, group_files(ggufs))
     choice = pick(detail, quant)
     names = [file_name(f.path) for f in choice.files]  # refuse before any write
+    _one_file_for(want, len(names))
     auth = gh.auth
     sums_asset = next((a for n, a in assets.items() if n.upper() in ("SHA256SUMS",
                                                                      "SHA256SUMS.TXT")), None)
@@ -282,7 +291,7 @@ def _resolve_github(ref: str, owner: str, repo: str, tag: str, quant: str, want:
             url = str(assets[n].get("browser_download_url") or "")
             if not url.startswith(("http://", "https://")):
                 raise FiresideError(f"{where}: asset {n!r} has no download URL")
-            sha, how = (want, "--sha256") if want and len(names) == 1 else ("", "")
+            sha, how = (want, "--sha256") if want else ("", "")
             if not sha and f.sha256:
                 sha, how = f.sha256, "the GitHub asset digest"
             if not sha and sums_asset is not None:
@@ -303,7 +312,7 @@ def _resolve_github(ref: str, owner: str, repo: str, tag: str, quant: str, want:
 
 
 # -- the Hub, ollama style -----------------------------------------------------------------
-def _resolve_hf(ref: str, repo: str, quant: str, config: HubConfig) -> Resolved:
+def _resolve_hf(ref: str, repo: str, quant: str, config: HubConfig, want: str) -> Resolved:
     from huggingface_hub import hf_hub_url
 
     from fireside.core.hub.catalog import repo_detail
@@ -316,10 +325,13 @@ def _resolve_hf(ref: str, repo: str, quant: str, config: HubConfig) -> Resolved:
     choice = pick(detail, quant)
     for f in choice.files:
         safe_relpath(f.path)
+    _one_file_for(want, len(choice.files))
     files = [SourceFile(f.path, hf_hub_url(repo, f.path, revision=detail.sha or "main",
-                                           endpoint=config.endpoint), f.size, f.sha256)
+                                           endpoint=config.endpoint), f.size,
+                        want or f.sha256)
              for f in choice.files]
-    checks = ["the Hub's LFS sha256" if f.sha256 else "" for f in files]
+    checks = ["--sha256" if want else "the Hub's LFS sha256" if f.sha256 else ""
+              for f in files]
     res = Resolved(ref, "hf", f"hf.co/{repo} {choice.name}", f"hub/{repo}", files,
                    _check_label(checks, len(files)), detail.license, choice.quant, True,
                    repo=repo, revision=detail.sha)

@@ -98,3 +98,24 @@ def test_load_unload_ps_against_a_running_server(installed_starter: Path,
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+def test_admin_routes_sit_behind_the_api_key() -> None:
+    from fastapi.testclient import TestClient
+
+    from fireside.core.inference.engine import Engine
+    from fireside.core.server.app import create_app
+    from fireside.core.settings import ServerSettings
+
+    app = create_app(Engine(), ServerSettings(api_key="sekret"))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert client.post("/fireside/unload", json={}).status_code == 401
+        assert client.get("/fireside/status").status_code == 401
+        ok = client.get("/fireside/status", headers={"Authorization": "Bearer sekret"})
+        assert ok.status_code == 200 and ok.json()["loaded"] is False
+        bad = client.post("/fireside/load", json={"model": "x", "ctx": "big"},
+                          headers={"Authorization": "Bearer sekret"})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "ctx"
+        gone = client.post("/fireside/load", json={"model": "nope"},
+                           headers={"Authorization": "Bearer sekret"})
+        assert gone.status_code == 404

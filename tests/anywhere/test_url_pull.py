@@ -104,6 +104,8 @@ def test_split_model_siblings_found_by_name(gh: GitHubStandIn, tiny_files: dict[
     assert [Path(f).name for f in out["files"]] == names
     assert out["verification"]["sha256_verified"] is True
     assert out["size_bytes"] == sum(len(tiny_files[n]) for n in names)
+    rc, _out, err = _pull(capsys, f"{gh.objects}/s/{names[0]}", "--sha256", "a" * 64)
+    assert rc == 2 and "3 parts" in err
 
 
 def test_traversal_in_a_url_is_refused(gh: GitHubStandIn, app_ctx: AppContext,
