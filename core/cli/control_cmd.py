@@ -94,7 +94,8 @@ def cmd_show(args: argparse.Namespace) -> int:
              + (f" in {len(info['files'])} files" if len(info["files"]) > 1 else "")),
             ("license", f"{lic['license_id'] or '?'} — {lic['label']}: {lic['reason']}"),
             ("source", info["source"]), ("sha256", info["sha256"] or "(not recorded)"),
-            ("memory", f"{human_bytes(mem['total_bytes'])} at {mem['n_ctx']:,} tokens — "
+            ("memory", f"{human_bytes(mem['peak_ram_bytes'] + mem['vram_bytes'])} at "
+                       f"{mem['n_ctx']:,} tokens — "
                        f"{mem['verdict']}: {mem['reason']}"),
             ("chat template", _first_line(template) if template else "(none)")]
     width = max(len(k) for k, _v in rows)
