@@ -68,10 +68,12 @@ def test_load_unload_ps_against_a_running_server(installed_starter: Path,
             except httpx.HTTPError:
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
-        est = _fireside("load", starter.NAME, "--estimate-only", "--ctx", "2048", "--json")
+        est = _fireside("load", starter.NAME, "--estimate-only", "--ctx", "2048",
+                        "--gpu-layers", "0", "--json")
         assert est.returncode == 0, est.stderr
         data = json.loads(est.stdout)
         assert data["loaded"] is False and data["n_ctx"] == 2048 and data["allowed"] is True
+        assert data["gpu_layers"] == 0 and data["estimate"]["gpu_layers"] == 0
         assert data["estimate"]["kv_cache_bytes"] > 0
         assert httpx.get(f"http://127.0.0.1:{port}/health").json()["model"] is None
         refused = _fireside("load", starter.NAME, "--ctx", "4000000")

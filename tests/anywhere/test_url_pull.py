@@ -144,3 +144,41 @@ def test_download_manager_queues_a_resolved_reference(
     assert job.verified == "sha256 verified (sha256 from --sha256)"
     assert app_ctx.library.get(job.model_name).entry.sha256 == _sha(data)
     assert job.source is not None and job.source["kind"] == "url"
+
+
+def test_a_queued_reference_comes_back_paused_after_a_restart_and_resumes(
+        gh: GitHubStandIn, tiny_files: dict[str, bytes], app_ctx: AppContext) -> None:
+    import time
+
+    from fireside.core.hub.common import HubConfig
+    from fireside.core.hub.manager import PAUSED
+
+    data = tiny_files["tiny-Q8_0.gguf"]
+    gh.state.plain["/r/tiny-Q8_0.gguf"] = data
+    res = resolve(f"{gh.objects}/r/tiny-Q8_0.gguf", sha256=_sha(data))
+    config = HubConfig("http://127.0.0.1:9", None)
+    first = DownloadManager(app_ctx.library, app_ctx.paths.downloads, lambda: config)
+    first.submit_resolved(res, start=False)
+    first.shutdown()
+    again = DownloadManager(app_ctx.library, app_ctx.paths.downloads, lambda: config)
+    [job] = again.restore()
+    assert job.state == PAUSED and job.source is not None
+    again.resume(job.id)
+    deadline = time.monotonic() + 30
+    while job.state != DONE:
+        assert job.state != "failed", job.error
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    again.shutdown()
+    assert job.verified == "sha256 verified (sha256 from --sha256)"
+
+
+def test_an_unreachable_source_is_a_runtime_failure(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FIRESIDE_GITHUB_API", "http://127.0.0.1:9")
+    rc, _out, err = _pull(capsys, "github:acme/tiny")
+    assert rc == 1
+    assert err.strip().splitlines() == [err.strip()]  # one line
+    assert err.startswith("fireside: cannot reach GitHub at http://127.0.0.1:9")
+    rc, _out, err = _pull(capsys, "http://127.0.0.1:9/m/x.gguf")
+    assert rc == 1 and err.startswith("fireside: cannot reach http://127.0.0.1:9/m/x.gguf")
