@@ -54,15 +54,15 @@ def status(state: ServerState) -> dict[str, Any]:
     import psutil
 
     loaded: LoadedModel | None = state.engine.loaded
-    parallel = loaded.settings.parallel if loaded else 0
+    slots = state.engine.slots()  # the batch's own view, as llama-server's /slots gives it
     queued = state.engine.queued
     in_flight = state.models.in_flight
     out: dict[str, Any] = {
         "model": loaded.name if loaded else None, "loaded": loaded is not None,
         "path": str(loaded.path) if loaded else None, "n_ctx": loaded.n_ctx if loaded else None,
         "loaded_by": loaded.loaded_by if loaded else None,
-        "slots": {"busy": min(parallel, max(0, in_flight - queued)) if loaded else 0,
-                  "total": parallel},
+        "slots": {"busy": sum(1 for slot in slots if slot.get("is_processing")),
+                  "total": len(slots)},
         "queued": queued, "in_flight": in_flight,
         "memory": {"process_rss_bytes": psutil.Process().memory_info().rss}}
     if loaded is not None:
