@@ -49,8 +49,9 @@ def register(sub: Any) -> None:
 
 # -- show -----------------------------------------------------------------------------------
 def describe(ctx: context.AppContext, ref: str, n_ctx: int | None = None) -> dict[str, Any]:
+    from fireside.core.hardware.estimate import check_load
+    from fireside.core.hardware.probe import probe
     from fireside.core.hub.licenses import verdict
-    from fireside.core.server.admin import judge
 
     model = ctx.library.get(ref)
     if model.error or model.meta is None:
@@ -63,7 +64,8 @@ def describe(ctx: context.AppContext, ref: str, n_ctx: int | None = None) -> dic
         settings = replace(settings, n_ctx=n_ctx)
     lic_id = model.entry.license or meta.license
     lic = verdict({"license": lic_id} if lic_id else None)
-    check = judge(meta, settings)
+    judged = check_load(meta, settings, probe())  # the rule `load` and the window apply
+    est = judged.fit.estimate
     return {"name": model.name, "path": str(model.path), "files": model.entry.files,
             "size_bytes": model.size_bytes, "architecture": meta.architecture,
             "parameters": meta.parameter_count, "quantization": meta.quantization,
@@ -71,11 +73,9 @@ def describe(ctx: context.AppContext, ref: str, n_ctx: int | None = None) -> dic
             "chat_template": meta.chat_template if meta.has_chat_template else None,
             "license": lic.to_json(), "source": model.entry.source,
             "sha256": model.entry.sha256 or None,
-            "memory": {"n_ctx": settings.n_ctx, "verdict": check["verdict"],
-                       "reason": check["reason"],
-                       "total_bytes": check["estimate"]["total_bytes"],
-                       "peak_ram_bytes": check["estimate"]["peak_ram_bytes"],
-                       "vram_bytes": check["estimate"]["vram_bytes"]}}
+            "memory": {"n_ctx": settings.n_ctx, "verdict": judged.fit.verdict,
+                       "reason": judged.reason, "total_bytes": est.total_bytes,
+                       "peak_ram_bytes": est.peak_ram_bytes, "vram_bytes": est.vram_bytes}}
 
 
 def cmd_show(args: argparse.Namespace) -> int:
