@@ -164,7 +164,12 @@ def shown_url(url: str) -> str:
     """A URL without its query string (signed URLs carry credentials there): what is logged,
     shown and recorded as a model's source."""
     p = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((p.scheme, p.netloc, p.path, "", ""))
+    return urllib.parse.urlunsplit((p.scheme, _host(p), p.path, "", ""))
+
+
+def _host(p: urllib.parse.SplitResult) -> str:
+    """``host[:port]`` without any ``user:password@``."""
+    return (p.hostname or "") + (f":{p.port}" if p.port else "")
 
 
 def _sibling(url: str, name: str) -> str:
@@ -175,13 +180,20 @@ def _sibling(url: str, name: str) -> str:
 
 
 def _fetch_small(client: httpx.Client, url: str, auth: HubConfig) -> str:
+    """A sidecar's text, or ``""``; never more than 1 MiB read (a server that answers every
+    path with the model itself must not download it here)."""
+    data = b""
     try:
-        r = client.get(url, headers=auth.auth_for(url))
+        with client.stream("GET", url, headers=auth.auth_for(url)) as r:
+            if r.status_code != 200:
+                return ""
+            for block in r.iter_bytes():
+                data += block
+                if len(data) > _SUMS_MAX:
+                    return ""
     except httpx.HTTPError:
         return ""
-    if r.status_code != 200 or len(r.content) > _SUMS_MAX:
-        return ""
-    return r.text
+    return data.decode("utf-8", "replace")
 
 
 def sha_from_sums(text: str, name: str, *, single: bool = False) -> str:
@@ -231,7 +243,7 @@ def _resolve_url(ref: str, want: str) -> Resolved:
                 sha, how = got.etag, "the server's own sha256 (ETag)"
             files.append(SourceFile(n, url, got.size, sha))
             checks.append(how)
-    host = re.sub(r"[^A-Za-z0-9.-]+", "_", parts.netloc.lower()).strip("._") or "web"
+    host = re.sub(r"[^A-Za-z0-9.-]+", "_", _host(parts).lower()).strip("._") or "web"
     from fireside.core.hub.catalog import quant_from_name
 
     res = Resolved(ref, "url", f"{shown_url(ref)}", f"url/{host}", files,

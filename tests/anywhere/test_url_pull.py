@@ -182,3 +182,25 @@ def test_an_unreachable_source_is_a_runtime_failure(monkeypatch: pytest.MonkeyPa
     assert err.startswith("fireside: cannot reach GitHub at http://127.0.0.1:9")
     rc, _out, err = _pull(capsys, "http://127.0.0.1:9/m/x.gguf")
     assert rc == 1 and err.startswith("fireside: cannot reach http://127.0.0.1:9/m/x.gguf")
+
+
+def test_credentials_in_a_url_never_reach_the_record_or_the_folder(
+        gh: GitHubStandIn, tiny_files: dict[str, bytes], app_ctx: AppContext,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    gh.state.plain["/c/tiny-Q8_0.gguf"] = tiny_files["tiny-Q8_0.gguf"]
+    host = gh.objects.removeprefix("http://")
+    rc, out, err = _pull(capsys, f"http://user:hunter2@{host}/c/tiny-Q8_0.gguf?sig=s3cr3t")
+    assert rc == 0, err
+    assert out is not None
+    assert "hunter2" not in json.dumps(out["source"]) + out["path"] + err
+    assert "s3cr3t" not in out["source"] + err
+    assert out["source"] == f"{gh.objects}/c/tiny-Q8_0.gguf"
+
+
+def test_a_huge_answer_for_a_sidecar_is_not_read(gh: GitHubStandIn,
+                                                tiny_files: dict[str, bytes]) -> None:
+    big = tiny_files["big-Q4_K_M.gguf"]
+    gh.state.plain["/h/big-Q4_K_M.gguf"] = big
+    gh.state.plain["/h/big-Q4_K_M.gguf.sha256"] = big  # a server answering with the model
+    res = resolve(f"{gh.objects}/h/big-Q4_K_M.gguf")
+    assert res.files[0].sha256 == "" and res.check.startswith("none")
