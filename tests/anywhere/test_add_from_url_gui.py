@@ -86,6 +86,15 @@ def test_add_from_url_resolves_off_the_gui_thread_then_queues(
     assert job.verified.startswith("sha256 verified")
     assert app_ctx.library.get(job.model_name).path.name == "tiny-Q8_0.gguf"
     assert view.status.text() == "Queued in Downloads."
+    from PySide6.QtWidgets import QLabel
+
+    from fireside.gui.views.downloads import DownloadsView
+
+    shown = DownloadsView(bridge, downloads)
+    qtbot.addWidget(shown)
+    qtbot.waitUntil(lambda: any("sha256 verified (sha256 from the GitHub asset digest)"
+                                in label.text() for label in shown.findChildren(QLabel)),
+                    timeout=10_000)
 
 
 def test_add_from_url_shows_a_refusal(qtbot: QtBot, bridge: Bridge, gh: GitHubStandIn,
