@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except FiresideError as exc:
         print(f"fireside: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(getattr(exc, "exit_code", EXIT_USAGE))  # 1: a runtime failure, not input
     except KeyboardInterrupt:
         print("fireside: interrupted", file=sys.stderr)
         return 130

@@ -13,7 +13,8 @@ from fireside.core.inference.types import ChatRequest, LoadSettings, SamplingPar
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="chat with a model (a REPL without PROMPT)")
-    p.add_argument("model", help="a local model name, a path to a .gguf, or `starter`")
+    p.add_argument("model", help="a local model name, a path to a .gguf, `starter`, or "
+                   "hf.co/USER/REPO[:QUANT], github:OWNER/REPO[:QUANT], a URL (pulled first)")
     p.add_argument("prompt", nargs="?")
     p.add_argument("--system", default=None, help="system prompt")
     p.add_argument("--temp", type=float, default=0.7, help="temperature")
@@ -37,7 +38,9 @@ def _print_stats(stats: Stats) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     ctx = context.build()
-    model = ctx.library.get(args.model)
+    from fireside.core.cli.source_pull import local_or_pull
+
+    model = local_or_pull(ctx, args.model)  # hf.co/…, github:…, URLs: pulled if missing
     if model.error:
         from fireside.core.errors import BadModelFileError
 

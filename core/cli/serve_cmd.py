@@ -126,9 +126,15 @@ def cmd_ps(args: argparse.Namespace) -> int:
             note(f"no Fireside server is running for {home} (start one with `fireside serve`)"
                  + (f"; removed the record of pid {stale.pid}, which is gone" if stale else ""))
         return 1
+    from fireside.core.cli.control_cmd import ps_details, ps_lines
+
+    details = ps_details()  # memory, slots, queue (core/server/admin.py); {} if refused
     if args.json:
-        emit_json({"running": True, **health, "base_url": card.base_url, "home": str(home),
-                   "pid": card.pid, "port": card.port})
+        emit_json({"running": True, **health, **details, "base_url": card.base_url,
+                   "home": str(home), "pid": card.pid, "port": card.port})
+    elif details:
+        print(f"server  {card.base_url}  (pid {card.pid}, port {card.port})\nhome    {home}")
+        print("\n".join(f"{k:<7} {v}" for k, v in ps_lines(details)))
     else:
         model = health.get("model") or "(no model loaded)"
         print(f"server  {card.base_url}  (pid {card.pid}, port {card.port})\nhome    {home}"

@@ -29,6 +29,7 @@ from fireside.core.inference.handle import Handle
 from fireside.core.inference.types import ChatRequest, TextRequest
 from fireside.core.server import llama_extras, structured
 from fireside.core.server import params as P
+from fireside.core.server.admin import install_admin
 from fireside.core.server.jobs import Job, Registry, Submit, as_api_error, sse
 from fireside.core.server.models import ModelManager
 from fireside.core.server.openai_format import ChatFormat, TextFormat, embeddings_body
@@ -113,6 +114,7 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
     app.state.engine = engine
     _install_errors(app)
     _install_routes(app, state)
+    install_admin(app, state)
     # added innermost first: the request log sees everything, then Host, Origin, CORS, key…
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(JsonOnly)
