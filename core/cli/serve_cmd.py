@@ -32,6 +32,9 @@ def register(sub: Any) -> None:
     p.add_argument("--parallel", type=int, default=None, metavar="N",
                    help="requests decoded together for --model (default 4; 1 = one at a "
                         "time). They share the context rather than splitting it")
+    p.add_argument("--max-tokens", type=int, default=None, metavar="N",
+                   help="tokens a reply may run to when its request names no limit (like "
+                        "llama-server's -n; default: none for chat, 16 for /v1/completions)")
     p.add_argument("--cors", action="append", default=None, metavar="ORIGIN",
                    help="allow browser requests from ORIGIN (repeatable)")
     p.set_defaults(handler=cmd_serve)
@@ -50,7 +53,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = replace(server, host=args.host if args.host is not None else server.host,
                      port=args.port if args.port is not None else server.port,
                      api_key=api_key,
-                     cors_origins=args.cors if args.cors else server.cors_origins)
+                     cors_origins=args.cors if args.cors else server.cors_origins,
+                     default_max_tokens=args.max_tokens if args.max_tokens is not None
+                     else server.default_max_tokens)
     runner = ServerRunner(ctx, server, state_file=state_path(ctx.paths.data))
     from fireside.core.server.security import check_bind
 

@@ -199,6 +199,7 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
     async def chat(request: Request) -> Response:
         body = await _body(request)
         sampling = P.sampling(body)
+        sampling.max_tokens = sampling.max_tokens or state.settings.default_max_tokens or None
         messages = P.messages(body)
         stream, include_usage = P.stream_flags(body)
         grammar = structured.response_grammar(body)
@@ -228,7 +229,8 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         sampling = P.sampling(body)
         prompt = P.prompt(body)
         if sampling.max_tokens is None:
-            sampling.max_tokens = COMPLETIONS_DEFAULT_MAX_TOKENS
+            sampling.max_tokens = (state.settings.default_max_tokens
+                                   or COMPLETIONS_DEFAULT_MAX_TOKENS)
         stream, include_usage = P.stream_flags(body)
         grammar = structured.response_grammar(body)
         info, name = await admit(request, body)

@@ -209,6 +209,7 @@ def register(app: FastAPI, state: ServerState, loop_run: Callable[..., Awaitable
         body = await json_body(request)
         openai_like, prompt = _native_request(body)
         sampling = P.sampling(openai_like)
+        sampling.max_tokens = sampling.max_tokens or state.settings.default_max_tokens or None
         grammar = _native_grammar(body)
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
