@@ -15,6 +15,11 @@ FIRESIDE_LLAMA_BACKENDS="cpu cuda metal vulkan hip"
 FIRESIDE_CUDA_WHEELS="nvidia-cuda-nvcc-cu12==12.9.86 nvidia-cuda-runtime-cu12==12.9.79 \
 nvidia-cublas-cu12==12.9.3.13 nvidia-cuda-cccl-cu12==12.9.27"
 
+# No AMX on x86-64 (see setup.sh: some VMs list it and then SIGILL).
+fireside_llama_cflags() {
+  if [[ "$(uname -m)" == "x86_64" ]]; then echo "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"; fi
+}
+
 # The root for paths the detection looks at; tests point it at a temp dir.
 _fs_root() { printf '%s' "${FIRESIDE_DETECT_ROOT:-}"; }
 

@@ -19,13 +19,10 @@ fi
 # AMX matmul on a prompt batch), and AMX only helps bf16/int8 weights anyway.
 # pip's wheel cache does not key on compiler flags, so the flags a cached wheel was built with are
 # recorded beside it; a change empties pip's llama-cpp-python cache and rebuilds.
-LLAMA_CFLAGS=""
-if [[ "$(uname -m)" == "x86_64" ]]; then
-  LLAMA_CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-fi
 # The backend (packaging/llama_backend.sh): FIRESIDE_LLAMA_BACKEND=cpu|cuda|metal|vulkan|hip
 # overrides the detection; the stamp records it, so a change rebuilds.
 source "$ROOT/packaging/llama_backend.sh"
+LLAMA_CFLAGS="$(fireside_llama_cflags)"
 LLAMA_BACKEND="$(fireside_detect_backend)"
 if [[ "$LLAMA_BACKEND" == cuda ]]; then
   if ! NVCC="$(fireside_find_nvcc "$ROOT/.venv")"; then

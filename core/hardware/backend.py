@@ -75,7 +75,7 @@ def registry() -> dict[str, Any]:
         log.debug("ggml registry unavailable: %s", exc)
         return {"backend": "cpu", "registries": [], "devices": [], "error": str(exc)}
     built = [REGISTRY_TO_BACKEND.get(r.lower(), r.lower()) for r in regs]
-    gpu = [b for b in built if b != "cpu" and b != "blas" and b != "rpc"]
+    gpu = [b for b in built if b not in {"cpu", "blas", "rpc"}]
     return {"backend": gpu[0] if gpu else "cpu", "registries": regs, "devices": devices}
 
 

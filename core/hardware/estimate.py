@@ -63,6 +63,10 @@ VOCAB_BYTES_PER_TOKEN = 375
 RUNTIME_BASE_BYTES = int(8.8 * MiB)
 #: Floats of activations per embedding dimension per prefill batch token (measured on CPU).
 ACT_FLOATS_PER_EMBD = 13
+#: Compute reservation: f32 floats per embedding dimension per ubatch token (hidden states),
+#: and bytes per KV cell per 512-token ubatch that grow with the context (calibrated below).
+COMPUTE_FLOATS_PER_EMBD = 6
+COMPUTE_BYTES_PER_CTX_CELL = 0
 #: CUDA/ROCm runtime + cuBLAS context per GPU used. Typical, not calibrated here (no GPU).
 GPU_CONTEXT_BYTES = 350 * MiB
 #: Keep this much of the available RAM/VRAM free: the OS, page cache and other apps move.
@@ -152,24 +156,39 @@ def _row_bytes(kv_type: str, n_elements: int) -> int:
     return n_elements * num // den
 
 
+def _is_swa(meta: ModelMeta, layer: int) -> bool:
+    if meta.swa_layer_flags:
+        return 0 <= layer < len(meta.swa_layer_flags) and meta.swa_layer_flags[layer]
+    # A ModelMeta built by hand with only a count: the first layers are taken to slide.
+    return layer < meta.sliding_window_layers
+
+
 def kv_cell_count(meta: ModelMeta, layer: int, n_ctx: int, n_ubatch: int,
-                  swa_full: bool) -> int:
-    """KV cells layer ``layer`` keeps. Sliding-window layers keep window + one ubatch, padded,
-    unless llama.cpp's ``swa_full`` (its default, and what the engine uses) keeps them full."""
-    if swa_full or not meta.sliding_window or not meta.sliding_window_layers:
+                  swa_full: bool, n_seq: int = 1) -> int:
+    """KV cells layer ``layer`` keeps. Sliding-window layers keep the window per sequence plus
+    one ubatch, padded to 256 (llama.cpp's ``llama_kv_cache_iswa``; the engine's cache is
+    unified over its ``n_seq`` slots), unless ``swa_full`` keeps them full-size."""
+    if swa_full or not meta.sliding_window or not _is_swa(meta, layer):
         return n_ctx
-    # Without per-layer flags in ModelMeta, the SWA layers are taken to be the first ones of
-    # each repeating pattern; only the count matters for the total.
-    if layer >= meta.sliding_window_layers:
-        return n_ctx
-    return min(n_ctx, padded_context(meta.sliding_window + n_ubatch))
+    want = min(n_ctx, meta.sliding_window * max(1, n_seq) + n_ubatch)
+    return math.ceil(want / CTX_PAD) * CTX_PAD
 
 
-def kv_layer_bytes(meta: ModelMeta, kv_type: str, cells: int) -> int:
-    """K and V of one layer: cells x KV heads x head dim, per llama.cpp's row size."""
-    k = _row_bytes(kv_type, meta.head_count_kv * meta.key_length)
-    v = _row_bytes(kv_type, meta.head_count_kv * meta.value_length)
+def kv_layer_bytes(meta: ModelMeta, kv_type: str, cells: int, layer: int = 0) -> int:
+    """K and V of one layer: cells x its KV heads x head dim, per llama.cpp's row size."""
+    heads = meta.kv_heads(layer)
+    k = _row_bytes(kv_type, heads * meta.key_length)
+    v = _row_bytes(kv_type, heads * meta.value_length)
     return cells * (k + v)
+
+
+def compute_buffer_bytes(meta: ModelMeta, n_ctx: int, n_ubatch: int) -> int:
+    """llama.cpp's worst-case compute reservation: the logits and hidden states of one ubatch,
+    plus what grows with the context (the KQ mask and, per head, the attention scores of the
+    largest layer — flash attention tiles those, but the CPU/CUDA graphs still reserve a
+    context-wide f32 row per head and batch token)."""
+    per_token = meta.vocab_size + COMPUTE_FLOATS_PER_EMBD * meta.embedding_length
+    return 4 * n_ubatch * per_token + COMPUTE_BYTES_PER_CTX_CELL * n_ctx * n_ubatch // 512
 
 
 def _gpu_layer_start(meta: ModelMeta, n_gpu_layers: int) -> tuple[int, int]:
@@ -180,7 +199,7 @@ def _gpu_layer_start(meta: ModelMeta, n_gpu_layers: int) -> tuple[int, int]:
 
 
 def estimate(meta: ModelMeta, n_ctx: int, *, n_gpu_layers: int = 0, kv_type: str = "f16",
-             n_batch: int = 512, swa_full: bool = True) -> Estimate:
+             n_batch: int = 512, swa_full: bool = False, n_seq: int = 1) -> Estimate:
     """Predicted memory for ``meta`` loaded with these settings (see the module docstring)."""
     ctx = padded_context(n_ctx or meta.context_length or 4096)
     n_ubatch = max(1, min(n_batch, 512))  # llama-cpp-python's n_ubatch = min(n_batch, 512)
@@ -190,7 +209,8 @@ def estimate(meta: ModelMeta, n_ctx: int, *, n_gpu_layers: int = 0, kv_type: str
     w_gpu = sum(b for i, b in enumerate(layers) if i >= first_gpu)
     kv_cpu = kv_gpu = 0
     for i in range(meta.block_count):
-        b = kv_layer_bytes(meta, kv_type, kv_cell_count(meta, i, ctx, n_ubatch, swa_full))
+        b = kv_layer_bytes(meta, kv_type, kv_cell_count(meta, i, ctx, n_ubatch, swa_full, n_seq),
+                           i)
         if i >= first_gpu:
             kv_gpu += b
         else:
@@ -208,7 +228,7 @@ def estimate(meta: ModelMeta, n_ctx: int, *, n_gpu_layers: int = 0, kv_type: str
         tied = meta.output_bytes < 1.7 * out_matrix
         out_gpu = out_matrix
         out_cpu = meta.output_bytes if tied else meta.output_bytes - out_matrix
-    compute = 4 * n_ubatch * (meta.vocab_size + 6 * meta.embedding_length)
+    compute = compute_buffer_bytes(meta, ctx, n_ubatch)
     gpu_fixed = compute + GPU_CONTEXT_BYTES if n_gpu >= 1 else 0
     cpu_fraction = first_gpu / max(1, meta.block_count) if meta.block_count else 1.0
     prefill = int(4 * ACT_FLOATS_PER_EMBD * meta.embedding_length * n_ubatch
@@ -273,17 +293,18 @@ def _fits(est: Estimate, ram: int, vram: int, unified: bool) -> bool:
 
 
 def _judge(meta: ModelMeta, n_ctx: int, n_gpu_layers: int | None, kv_type: str, n_batch: int,
-           swa_full: bool, ram: int, vram: int, unified: bool) -> tuple[Estimate, str, int]:
+           swa_full: bool, n_seq: int, ram: int, vram: int,
+           unified: bool) -> tuple[Estimate, str, int]:
     total_layers = meta.block_count + 1
     if n_gpu_layers is None:  # auto: the most layers that fit, then CPU only
         candidates = list(range(total_layers, -1, -1)) if vram > 0 else [0]
     else:
         candidates = [min(total_layers, total_layers if n_gpu_layers < 0 else n_gpu_layers)]
     est = estimate(meta, n_ctx, n_gpu_layers=candidates[0], kv_type=kv_type, n_batch=n_batch,
-                   swa_full=swa_full)
+                   swa_full=swa_full, n_seq=n_seq)
     for n in candidates:
         est = estimate(meta, n_ctx, n_gpu_layers=n, kv_type=kv_type, n_batch=n_batch,
-                       swa_full=swa_full)
+                       swa_full=swa_full, n_seq=n_seq)
         if _fits(est, ram, vram, unified):
             verdict = ("fits_gpu" if n == total_layers else
                        "partial_offload" if n > 0 else "cpu_only")
@@ -292,20 +313,20 @@ def _judge(meta: ModelMeta, n_ctx: int, n_gpu_layers: int | None, kv_type: str, 
 
 
 def fit(meta: ModelMeta, hw: HardwareInfo, *, n_ctx: int = 0, n_gpu_layers: int | None = None,
-        kv_type: str = "f16", n_batch: int = 512, swa_full: bool = True,
+        kv_type: str = "f16", n_batch: int = 512, swa_full: bool = False, n_seq: int = 1,
         reclaim_bytes: int = 0) -> Fit:
     """Judge one configuration. ``n_gpu_layers=None`` means auto (most that fit)."""
     ram, vram, unified = budgets(hw, reclaim_bytes)
     if not gpu_usable(hw):  # llama.cpp ignores GPU layers it cannot place: all on the CPU
         n_gpu_layers = 0
     ctx = n_ctx or meta.context_length or 4096
-    est, verdict, layers = _judge(meta, ctx, n_gpu_layers, kv_type, n_batch, swa_full,
+    est, verdict, layers = _judge(meta, ctx, n_gpu_layers, kv_type, n_batch, swa_full, n_seq,
                                   ram, vram, unified)
     trained = meta.context_length or ctx
     lo, hi = 0, max(1, padded_context(trained) // CTX_PAD)
     while lo < hi:  # largest k with k*256 fitting; fitting is monotonic in the context
         mid = (lo + hi + 1) // 2
-        _, v, _ = _judge(meta, mid * CTX_PAD, n_gpu_layers, kv_type, n_batch, swa_full,
+        _, v, _ = _judge(meta, mid * CTX_PAD, n_gpu_layers, kv_type, n_batch, swa_full, n_seq,
                          ram, vram, unified)
         if v == "too_large":
             hi = mid - 1
@@ -347,12 +368,12 @@ class LoadCheck:
 
 
 def check_load(meta: ModelMeta, settings: LoadSettings, hw: HardwareInfo, *,
-               override: bool = False, reclaim_bytes: int = 0,
-               swa_full: bool = True) -> LoadCheck:
+               override: bool = False, reclaim_bytes: int = 0) -> LoadCheck:
     """The one refusal rule for every front: refuse a load predicted not to fit, unless the
     user explicitly overrides (then it is allowed and the reason is kept for a warning)."""
     result = fit(meta, hw, n_ctx=settings.n_ctx, n_gpu_layers=settings.n_gpu_layers,
-                 kv_type=settings.kv_cache_type, n_batch=settings.n_batch, swa_full=swa_full,
+                 kv_type=settings.kv_cache_type, n_batch=settings.n_batch,
+                 swa_full=settings.swa_full, n_seq=settings.parallel,
                  reclaim_bytes=reclaim_bytes)
     if result.verdict != "too_large":
         return LoadCheck(True, False, result.reason, result)

@@ -68,12 +68,11 @@ def resolve(requested: int | None, meta: ModelMeta | None, settings: LoadSetting
                           swa_full=settings.swa_full, n_seq=settings.parallel,
                           reclaim_bytes=reclaim_bytes)
     total = meta.block_count + 1
-    n = result.gpu_layers
+    n, vram = result.gpu_layers, human_bytes(result.estimate.vram_bytes)
     if n >= total:
-        msg = f"GPU layers auto: all {total} on the GPU ({human_bytes(result.estimate.vram_bytes)} VRAM)"
+        msg = f"GPU layers auto: all {total} on the GPU ({vram} VRAM)"
     elif n > 0:
-        msg = (f"GPU layers auto: {n} of {total} on the GPU "
-               f"({human_bytes(result.estimate.vram_bytes)} VRAM), the rest on the CPU")
+        msg = f"GPU layers auto: {n} of {total} on the GPU ({vram} VRAM), the rest on the CPU"
     else:
         msg = "GPU layers auto: not even one layer fits in free VRAM, all on the CPU"
     return Offload(n, msg)
