@@ -24,14 +24,19 @@ context     measured   weights + KV (exact)   remainder = runtime overhead
 8192       299.0 MiB   92.1 + 180.0 MiB       26.9 MiB
 =========  =========  =====================  ======================================
 
+llama.cpp's compute reservation (``compute_buffer_bytes``): the larger of the output stage's
+logits and a layer's activations plus the f16 KQ masks, which grow with the context (the
+starter's logits dominate: 98.25 MiB at 512 and at 8192). It is virtual on the CPU (see below)
+but reserved in full in VRAM, so it matters for offload.
+
 A ``vocab_only=True`` load of the same file adds 17.6 MiB (token strings, BPE merges and their
 hash maps, the GGUF metadata copy): 375 bytes per vocabulary entry. The rest, ~8.8 MiB, is
 context state (graph metadata, output buffer, thread pool, the compute-buffer pages a short
 decode touches, the engine's Python-side buffers) and does not vary with context. llama.cpp
-*reserves* a worst-case compute buffer (102.5 MiB here at n_ubatch 512 = 4 bytes x n_ubatch x
-(n_vocab + ~6 x n_embd)), but on the CPU its pages are only resident once used: a 400-token
-prompt added 11.3 MiB more, i.e. ~13 floats per embedding dimension per batch token, which is
-``prefill_extra_bytes``. KV sizes match llama.cpp's logged "KV buffer size" to the byte.
+*reserves* a worst-case compute buffer (98.25 MiB here at n_ubatch 512), but on the CPU its
+pages are only resident once used: a 400-token prompt added 11.3 MiB more, i.e. ~13 floats
+per embedding dimension per batch token, which is ``prefill_extra_bytes``. KV sizes match
+llama.cpp's logged "KV buffer size" to the byte.
 
 GPU figures are *not* calibrated on real hardware (the dev box has none): offloaded layers move
 their weights and KV to VRAM, the compute buffer is reserved in full there, and each GPU used
@@ -63,10 +68,8 @@ VOCAB_BYTES_PER_TOKEN = 375
 RUNTIME_BASE_BYTES = int(8.8 * MiB)
 #: Floats of activations per embedding dimension per prefill batch token (measured on CPU).
 ACT_FLOATS_PER_EMBD = 13
-#: Compute reservation: f32 floats per embedding dimension per ubatch token (hidden states),
-#: and bytes per KV cell per 512-token ubatch that grow with the context (calibrated below).
-COMPUTE_FLOATS_PER_EMBD = 6
-COMPUTE_BYTES_PER_CTX_CELL = 0
+#: The KQ mask: one f16 per KV cell per ubatch token (flash attention's layout).
+KQ_MASK_BYTES = 2
 #: CUDA/ROCm runtime + cuBLAS context per GPU used. Typical, not calibrated here (no GPU).
 GPU_CONTEXT_BYTES = 350 * MiB
 #: Keep this much of the available RAM/VRAM free: the OS, page cache and other apps move.
@@ -182,13 +185,26 @@ def kv_layer_bytes(meta: ModelMeta, kv_type: str, cells: int, layer: int = 0) ->
     return cells * (k + v)
 
 
-def compute_buffer_bytes(meta: ModelMeta, n_ctx: int, n_ubatch: int) -> int:
-    """llama.cpp's worst-case compute reservation: the logits and hidden states of one ubatch,
-    plus what grows with the context (the KQ mask and, per head, the attention scores of the
-    largest layer — flash attention tiles those, but the CPU/CUDA graphs still reserve a
-    context-wide f32 row per head and batch token)."""
-    per_token = meta.vocab_size + COMPUTE_FLOATS_PER_EMBD * meta.embedding_length
-    return 4 * n_ubatch * per_token + COMPUTE_BYTES_PER_CTX_CELL * n_ctx * n_ubatch // 512
+def compute_buffer_bytes(meta: ModelMeta, n_ctx: int, n_ubatch: int, *, swa_full: bool = False,
+                         n_seq: int = 1) -> int:
+    """llama.cpp's worst-case compute reservation (flash attention on, as the engine loads).
+
+    ggml's allocator reuses memory, so the buffer is the larger of two peaks: the output stage
+    (f32 logits of one ubatch + two hidden states) and a layer (its FFN activations and
+    hidden states, while the f16 KQ masks are live: one over the full cache and, for
+    sliding-window models, one over the window cache). The mask grows with the context, so a
+    small-vocabulary model's buffer does too; a large vocabulary's logits usually dominate.
+    Checked against llama.cpp's "compute buffer size" on the starter and on synthetic llama,
+    qwen2, OpenELM, gemma2 and gemma3 files (tests/hardware/test_synthetic_archs.py)."""
+    ff = meta.feed_forward_length or 3 * meta.embedding_length
+    emb = meta.embedding_length
+    cells = n_ctx
+    swa = [i for i in range(meta.block_count) if _is_swa(meta, i)] if meta.sliding_window else []
+    if swa:
+        cells += kv_cell_count(meta, swa[0], n_ctx, n_ubatch, swa_full, n_seq)
+    output = 4 * n_ubatch * (meta.vocab_size + 2 * emb)
+    layer = 4 * n_ubatch * (2 * ff + 5 * emb) + KQ_MASK_BYTES * cells * n_ubatch
+    return max(output, layer)
 
 
 def _gpu_layer_start(meta: ModelMeta, n_gpu_layers: int) -> tuple[int, int]:
@@ -228,7 +244,7 @@ def estimate(meta: ModelMeta, n_ctx: int, *, n_gpu_layers: int = 0, kv_type: str
         tied = meta.output_bytes < 1.7 * out_matrix
         out_gpu = out_matrix
         out_cpu = meta.output_bytes if tied else meta.output_bytes - out_matrix
-    compute = compute_buffer_bytes(meta, ctx, n_ubatch)
+    compute = compute_buffer_bytes(meta, ctx, n_ubatch, swa_full=swa_full, n_seq=n_seq)
     gpu_fixed = compute + GPU_CONTEXT_BYTES if n_gpu >= 1 else 0
     cpu_fraction = first_gpu / max(1, meta.block_count) if meta.block_count else 1.0
     prefill = int(4 * ACT_FLOATS_PER_EMBD * meta.embedding_length * n_ubatch

@@ -39,6 +39,7 @@ class ModelMeta:
     layer_bytes: tuple[int, ...]
     # Per-layer KV head counts where the header has an array (OpenELM); () = uniform.
     head_count_kv_layers: tuple[int, ...] = ()
+    feed_forward_length: int = 0  # the largest layer's, for the compute-buffer estimate
     # Which layers use the sliding window: the header's pattern, or llama.cpp's built-in one
     # for the architecture (gemma2/gemma3 GGUFs carry no pattern key); () = none.
     swa_layer_flags: tuple[bool, ...] = ()
@@ -154,6 +155,7 @@ def meta_from_header(header: GGUFHeader) -> ModelMeta:
         output_bytes=output_bytes,
         layer_bytes=tuple(layer_bytes),
         head_count_kv_layers=_ints(m, p + "attention.head_count_kv", blocks),
+        feed_forward_length=_int(m, p + "feed_forward_length"),
         swa_layer_flags=flags,
     )
 

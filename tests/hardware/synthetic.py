@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from corpus.generate import base_vocab
 from gguf import GGUFValueType, GGUFWriter
-
-from tests.corpus.generate import base_vocab
 
 V = GGUFValueType
 EMB, FF, HEAD_DIM = 64, 128, 16
