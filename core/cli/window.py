@@ -25,7 +25,6 @@ log = logging.getLogger("fireside.cli.window")
 
 PROBE = ("from PySide6.QtWidgets import QApplication; import sys; "
          "app = QApplication(sys.argv[:1]); print(app.platformName())")
-PROBE_ENV = "FIRESIDE_QT_PROBE"  # set: the frozen bundle runs PROBE instead of the CLI
 GENERIC_INSTALL = "install Qt's xcb dependencies, e.g. `sudo apt-get install libxcb-cursor0`"
 HELP = """fireside: cannot open the window: {reason}
   What works without a display:
@@ -183,11 +182,8 @@ def diagnose(env: dict[str, str] | None = None, *, pyside_dir: Path | None = Non
             if missing:
                 reason += f"; also, {needs_sentence(missing)}"
             return DisplayProblem(reason, missing)
-    cmd = [sys.executable, "-c", PROBE]
-    if getattr(sys, "frozen", False):  # the bundle's executable has no -c: see its entry.py
-        cmd, env = [sys.executable], {**env, PROBE_ENV: "1"}
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
+                            text=True, timeout=60, check=False)
     if result.returncode != 0:
         detail = [ln for ln in result.stderr.splitlines() if ln.strip()]
         hint = detail[-1] if detail else f"exit status {result.returncode}"

@@ -1,17 +1,28 @@
 """The bundle's entry point: the same `fireside` command a pip install gets.
 
-A frozen executable has no ``python -c``; the window's start-up probe (core/cli/window.py)
-runs this executable with FIRESIDE_QT_PROBE=1 instead, which runs the probe's code.
+Fireside starts helper processes as ``sys.executable -m MODULE`` (the GGUF vocabulary
+pre-flight, fresh-process measurements) or ``-c CODE`` (the window's Qt probe). A frozen
+executable is not a Python interpreter, so it answers those two forms itself, as Python would.
 """
 
-import os
+import runpy
 import sys
 
-if __name__ == "__main__":
-    from fireside.core.cli import window
 
-    if os.environ.get(window.PROBE_ENV) == "1":
-        exec(window.PROBE)  # noqa: S102 - a constant of ours, not input
+def _as_python(argv: list[str]) -> bool:
+    if len(argv) >= 3 and argv[1] == "-m":
+        sys.argv = [argv[2], *argv[3:]]
+        runpy.run_module(argv[2], run_name="__main__", alter_sys=True)
+        return True
+    if len(argv) >= 3 and argv[1] == "-c":
+        sys.argv = ["-c", *argv[3:]]
+        exec(compile(argv[2], "<string>", "exec"), {"__name__": "__main__"})
+        return True
+    return False
+
+
+if __name__ == "__main__":
+    if getattr(sys, "frozen", False) and _as_python(sys.argv):
         sys.exit(0)
     from fireside.core.cli.main import main
 
