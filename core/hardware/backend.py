@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,16 @@ def source_checkout() -> Path | None:
     return None
 
 
-def fix_command(backend: str, checkout: Path | None = None) -> str:
-    """The one command that rebuilds llama.cpp for ``backend`` in this install."""
-    checkout = checkout if checkout is not None else source_checkout()
+DETECT = Path("<detect>")  # fix_command's default: find out how Fireside was installed
+
+
+def fix_command(backend: str, checkout: Path | None = DETECT) -> str:
+    """The one command that rebuilds llama.cpp for ``backend`` in this install: setup.sh in a
+    source checkout, build.sh for the frozen bundle, else pip with the backend's CMake flag."""
+    if getattr(sys, "frozen", False):
+        return f"FIRESIDE_LLAMA_BACKEND={backend} bash packaging/build.sh (in a source checkout)"
+    if checkout == DETECT:
+        checkout = source_checkout()
     if checkout is not None:
         return f"FIRESIDE_LLAMA_BACKEND={backend} bash {checkout / 'packaging' / 'setup.sh'}"
     flag = CMAKE_FLAG.get(backend, "")
@@ -100,7 +108,7 @@ def fix_command(backend: str, checkout: Path | None = None) -> str:
 
 
 def gpu_warning(gpus: list[Any], backends: dict[str, Any],
-                checkout: Path | None = None) -> str | None:
+                checkout: Path | None = DETECT) -> str | None:
     """A warning when this machine has a GPU the installed llama.cpp cannot offload to."""
     if not gpus or not backends.get("available", True) or backends.get("gpu_offload"):
         return None
