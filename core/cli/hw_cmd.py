@@ -86,9 +86,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if model.meta is None:
         raise BadModelFileError(f"{model.name}: {model.error or 'unreadable header'}")
     hw = probe.probe()
+    engine = LoadSettings()  # the engine's slots and window caches, as a load would have them
     result = estimate.fit(model.meta, hw, n_ctx=args.ctx, n_gpu_layers=args.gpu_layers,
-                          kv_type=args.kv_type, n_batch=args.batch)
-    data: dict[str, Any] = {"model": model.name, **result.to_json()}
+                          kv_type=args.kv_type, n_batch=args.batch, swa_full=engine.swa_full,
+                          n_seq=engine.parallel)
+    devices = offload.device_split(model.meta, result.estimate, hw, swa_full=engine.swa_full,
+                                   n_seq=engine.parallel)
+    data: dict[str, Any] = {"model": model.name, **result.to_json(),
+                            "devices": [d.to_json() for d in devices]}
     if args.measure:
         from fireside.core.hardware.measure import measure_fresh
 
@@ -109,6 +114,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if "measured" in data:
         m = data["measured"]
         print(f"  {'measured RSS delta':<22}{human_bytes(m['rss_delta_bytes']):>12}")
+    print("per device:")
+    for d in devices:
+        print(f"  {d.device[:24]:<24}{d.layers:>3} layers  weights "
+              f"{human_bytes(d.weights_bytes):>9}  KV {human_bytes(d.kv_bytes):>9}  other "
+              f"{human_bytes(d.other_bytes):>9}  = {human_bytes(d.total_bytes):>9}")
     print(f"verdict: {result.verdict.replace('_', ' ')} — {result.reason}")
     print(f"largest context that fits: {result.max_context}")
     return 0

@@ -76,3 +76,63 @@ def resolve(requested: int | None, meta: ModelMeta | None, settings: LoadSetting
     else:
         msg = "GPU layers auto: not even one layer fits in free VRAM, all on the CPU"
     return Offload(n, msg)
+
+
+@dataclass(frozen=True)
+class DeviceShare:
+    """One device's part of a (partial) offload: what ``fireside fit`` prints per device."""
+
+    device: str  # "CPU" or "GPU 0: <name>"
+    layers: int  # repeating blocks on it (the output layer is counted where it lives)
+    weights_bytes: int
+    kv_bytes: int
+    other_bytes: int  # CPU: vocab + context state; GPU: compute buffer + runtime context
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weights_bytes + self.kv_bytes + self.other_bytes
+
+    def to_json(self) -> dict[str, int | str]:
+        return {"device": self.device, "layers": self.layers, "weights_bytes": self.weights_bytes,
+                "kv_bytes": self.kv_bytes, "other_bytes": self.other_bytes,
+                "total_bytes": self.total_bytes}
+
+
+def device_split(meta: ModelMeta, est: estimate.Estimate, hw: HardwareInfo, *,
+                 swa_full: bool = False, n_seq: int = 1) -> list[DeviceShare]:
+    """Split ``est`` over the CPU and the GPUs as llama.cpp's default (layer split, in
+    proportion to each GPU's free memory) would place it. Every GPU used holds its own compute
+    buffer and runtime context; the last one also holds the output layer and the logits."""
+    total = meta.block_count + 1
+    first_gpu = total - est.n_gpu_layers
+    layer_bytes = meta.layer_bytes or tuple([0] * meta.block_count)
+
+    def kv(i: int) -> int:
+        cells = estimate.kv_cell_count(meta, i, est.n_ctx, est.n_ubatch, swa_full, n_seq)
+        return estimate.kv_layer_bytes(meta, est.kv_type, cells, i)
+
+    cpu_blocks = list(range(min(first_gpu, meta.block_count)))
+    shares = [DeviceShare("CPU", len(cpu_blocks), est.weights_cpu_bytes, est.kv_cpu_bytes,
+                          est.runtime_bytes)]
+    gpus = [g for g in hw.gpus if not g.unified_memory] or hw.gpus
+    gpu_blocks = list(range(first_gpu, meta.block_count))
+    if est.n_gpu_layers == 0 or not gpus:
+        return shares
+    free = [max(1, g.vram_free_bytes) for g in gpus]
+    bounds, acc = [], 0
+    for f in free:  # cumulative share of the offloaded blocks, as llama.cpp's tensor_split
+        acc += f
+        bounds.append(round(len(gpu_blocks) * acc / sum(free)))
+    out_bytes = est.weights_gpu_bytes - sum(layer_bytes[i] for i in gpu_blocks)
+    chunks = [gpu_blocks[(bounds[k - 1] if k else 0):bounds[k]] for k in range(len(gpus))]
+    holder = max((k for k, c in enumerate(chunks) if c), default=len(gpus) - 1)
+    for k, gpu in enumerate(gpus):
+        mine = chunks[k]
+        holds_output = k == holder  # llama.cpp offloads the output layer first
+        if not mine and not holds_output:
+            continue
+        weights = sum(layer_bytes[i] for i in mine) + (out_bytes if holds_output else 0)
+        compute = est.compute_buffer_bytes + estimate.GPU_CONTEXT_BYTES
+        shares.append(DeviceShare(f"GPU {gpu.index}: {gpu.name}", len(mine), weights,
+                                  sum(kv(i) for i in mine), compute))
+    return shares

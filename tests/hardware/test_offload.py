@@ -83,3 +83,21 @@ def test_cli_flags() -> None:
                           "--gpu-layers", "lots"], capture_output=True, text=True, timeout=60,
                          check=False)
     assert bad.returncode == 2 and "use a layer count, `max` or `auto`" in bad.stderr
+
+
+def test_device_split_adds_up_and_follows_free_vram(starter_meta: ModelMeta) -> None:
+    from fireside.core.hardware import estimate
+
+    one = machine(gpus=[nvidia(8 * GiB)])
+    half = estimate.estimate(starter_meta, 2048, n_gpu_layers=15)
+    cpu, gpu = offload.device_split(starter_meta, half, one)
+    assert (cpu.layers, gpu.layers) == (16, 14)  # 14 blocks + the output layer
+    assert cpu.total_bytes == half.ram_bytes and gpu.total_bytes == half.vram_bytes
+    full = estimate.estimate(starter_meta, 2048, n_gpu_layers=-1)
+    two = machine(gpus=[nvidia(6 * GiB), nvidia(2 * GiB, index=1)])
+    cpu, g0, g1 = offload.device_split(starter_meta, full, two)
+    assert (cpu.layers, g0.layers, g1.layers) == (0, 22, 8)  # 3:1 by free VRAM
+    assert g0.kv_bytes + g1.kv_bytes == full.kv_gpu_bytes
+    assert g0.weights_bytes + g1.weights_bytes == full.weights_gpu_bytes
+    only_cpu = offload.device_split(starter_meta, estimate.estimate(starter_meta, 2048), one)
+    assert [d.device for d in only_cpu] == ["CPU"]
