@@ -10,6 +10,7 @@ keep on the CPU.
 from __future__ import annotations
 
 import argparse
+import logging
 from dataclasses import dataclass
 
 from fireside.core.cli.output import human_bytes
@@ -18,6 +19,7 @@ from fireside.core.hardware.probe import HardwareInfo, probe
 from fireside.core.inference.types import LoadSettings
 from fireside.core.models.meta import ModelMeta
 
+log = logging.getLogger("fireside.hardware")
 AUTO = None  # the parsed value of "auto"
 MAX = -1  # llama.cpp's "all layers"
 CHOICES_HELP = "N layers, `max` (all) or `auto` (the most that fit in free VRAM; default)"
@@ -136,3 +138,16 @@ def device_split(meta: ModelMeta, est: estimate.Estimate, hw: HardwareInfo, *,
         shares.append(DeviceShare(f"GPU {gpu.index}: {gpu.name}", len(mine), weights,
                                   sum(kv(i) for i in mine), compute))
     return shares
+
+
+def settings_for(saved: dict[str, LoadSettings], name: str,
+                 meta: ModelMeta | None) -> LoadSettings:
+    """A model's saved load settings; for one never loaded with chosen settings, the defaults
+    with ``auto`` GPU layers (0 where no GPU is usable, so CPU machines see no change)."""
+    if name in saved:
+        return saved[name]
+    settings = LoadSettings()
+    got = resolve(AUTO, meta, settings)
+    settings.n_gpu_layers = got.n_gpu_layers
+    log.info("%s: %s", name, got.message)
+    return settings

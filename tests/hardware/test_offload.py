@@ -101,3 +101,11 @@ def test_device_split_adds_up_and_follows_free_vram(starter_meta: ModelMeta) -> 
     assert g0.weights_bytes + g1.weights_bytes == full.weights_gpu_bytes
     only_cpu = offload.device_split(starter_meta, estimate.estimate(starter_meta, 2048), one)
     assert [d.device for d in only_cpu] == ["CPU"]
+
+
+def test_models_never_configured_get_auto_layers(starter_meta: ModelMeta) -> None:
+    saved = {"chosen": LoadSettings(n_gpu_layers=5)}
+    assert offload.settings_for(saved, "chosen", starter_meta).n_gpu_layers == 5
+    fresh = offload.settings_for(saved, "new", starter_meta)
+    # this box has no usable GPU: auto resolves to the CPU, the rest are the defaults
+    assert fresh == LoadSettings(n_gpu_layers=0)
