@@ -148,3 +148,10 @@ def test_setup_sources_the_detection() -> None:
     text = SETUP.read_text()
     assert 'source "$ROOT/packaging/llama_backend.sh"' in text
     assert "fireside_llama_stamp" in text and "CMAKE_ARGS" in text
+
+
+def test_no_amx_cflags_on_x86_64_only(tmp_path: Path) -> None:
+    x86 = _machine(tmp_path, {"uname": '[[ "$1" == -m ]] && echo x86_64 || echo Linux'})
+    assert _sh(x86, "fireside_llama_cflags").stdout.strip() == CPU_CFLAGS
+    arm = _machine(tmp_path / "arm", {"uname": '[[ "$1" == -m ]] && echo aarch64 || echo Linux'})
+    assert _sh(arm, "fireside_llama_cflags").stdout.strip() == ""
