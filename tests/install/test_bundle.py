@@ -86,3 +86,12 @@ def test_streams_a_run(bundle: Path, starter_file: Path, tmp_path: Path) -> None
 def test_window_opens_offscreen_and_quits(bundle: Path, tmp_path: Path) -> None:
     opened = open_window_and_quit([str(bundle / "fireside")], tmp_path / "home", tmp_path)
     print(f"bundle: window open {opened:.1f} s after start")
+
+
+def test_install_desktop_points_at_the_bundle(bundle: Path, tmp_path: Path) -> None:
+    env = clean_env(tmp_path / "home", XDG_DATA_HOME=str(tmp_path / "xdg"))
+    out = subprocess.run([str(bundle / "fireside"), "install-desktop"], env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    entry = (tmp_path / "xdg/applications/io.github.fireside.Fireside.desktop").read_text()
+    assert f"Exec={(bundle / 'fireside').resolve()}" in entry

@@ -86,3 +86,14 @@ def test_window_opens_offscreen_with_icons_and_styles(installed: Path) -> None:
     opened = open_window_and_quit([str(installed / "venv" / "bin" / "fireside")], home,
                                   installed)
     print(f"window open after {opened:.1f} s")
+
+
+def test_install_desktop_from_the_wheel(installed: Path) -> None:
+    exe = installed / "venv" / "bin" / "fireside"
+    data_home = installed / "xdg"
+    env = clean_env(installed / "home4", XDG_DATA_HOME=str(data_home))
+    _run([str(exe), "install-desktop"], env, installed)
+    entry = data_home / "applications" / "io.github.fireside.Fireside.desktop"
+    assert f"Exec={exe}" in entry.read_text()
+    assert (data_home / "icons/hicolor/256x256/apps/io.github.fireside.Fireside.png").is_file()
+    assert (data_home / "metainfo/io.github.fireside.Fireside.metainfo.xml").is_file()
