@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from fireside.core.hardware import backend, probe
 from fireside.core.hardware.measure import LoadMeasurement, LoadMonitor
 from fireside.gui.bridge import Bridge
+from fireside.gui.status_colors import status_color
 
 log = logging.getLogger("fireside.gui.hardware")
 SAMPLE_MS = 1000
@@ -194,7 +195,8 @@ class HardwareView(QWidget):
                 f"{'yes' if b.get('gpu_offload') else 'no'}")
         warning = backend.gpu_warning(hw.gpus, b)
         if warning:
-            text += f"<br><span style='color:#d9534f'>⚠ {html.escape(warning)}</span>"
+            text += (f"<br><span style='color:{status_color('error')}'>"
+                     f"⚠ {html.escape(warning)}</span>")
         self.engine_label.setText(text)
 
     # -- sampling ------------------------------------------------------------------------
