@@ -8,6 +8,8 @@ from typing import Any
 
 from fireside.core import context
 from fireside.core.cli.output import emit_json, note
+from fireside.core.hardware import offload
+from fireside.core.hardware.offload import AUTO, CHOICES_HELP, parse_gpu_layers
 from fireside.core.inference.types import ChatRequest, LoadSettings, SamplingParams, Stats
 
 
@@ -22,7 +24,8 @@ def register(sub: Any) -> None:
     p.add_argument("--ctx", type=int, default=4096, help="context length")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--gpu-layers", type=int, default=0)
+    p.add_argument("--gpu-layers", type=parse_gpu_layers, default=AUTO, metavar="N|max|auto",
+                   help=CHOICES_HELP)
     p.add_argument("--verbose", action="store_true", help="print stats after each answer")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object with the text and stats")
@@ -45,7 +48,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from fireside.core.errors import BadModelFileError
 
         raise BadModelFileError(f"{model.name}: {model.error}")
-    settings = LoadSettings(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
+    settings = LoadSettings(n_ctx=args.ctx, n_threads=args.threads)
+    layers = offload.resolve(args.gpu_layers, model.meta, settings)
+    settings.n_gpu_layers = layers.n_gpu_layers
+    if layers.message:
+        note(layers.message)
     ctx.engine.load(model.path, settings, name=model.name)
     ctx.library.touch(model.name)
     params = SamplingParams(temperature=args.temp, max_tokens=args.max_tokens, seed=args.seed)

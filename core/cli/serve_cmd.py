@@ -11,6 +11,8 @@ from typing import Any
 from fireside.core import context
 from fireside.core.cli.output import emit_json, note
 from fireside.core.errors import BadModelFileError
+from fireside.core.hardware import offload
+from fireside.core.hardware.offload import CHOICES_HELP, parse_gpu_layers
 
 API_KEY_ENV = "FIRESIDE_API_KEY"
 
@@ -29,6 +31,10 @@ def register(sub: Any) -> None:
                         f"prefer {API_KEY_ENV}=KEY or the key saved in Settings)")
     p.add_argument("--ctx", type=int, default=None, help="context length for --model")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for --model")
+    p.add_argument("--gpu-layers", type=parse_gpu_layers, default=argparse.SUPPRESS,
+                   metavar="N|max|auto",
+                   help=f"GPU layers for --model: {CHOICES_HELP.replace('; default', '')}; "
+                        "default: the model's saved settings, else auto")
     p.add_argument("--parallel", type=int, default=None, metavar="N",
                    help="requests decoded together for --model (default 4; 1 = one at a "
                         "time). They share the context rather than splitting it")
@@ -68,6 +74,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         load = replace(load, n_ctx=args.ctx or load.n_ctx,
                        n_threads=args.threads or load.n_threads,
                        parallel=args.parallel or load.parallel)
+        if hasattr(args, "gpu_layers") or model.name not in stored.load:
+            layers = offload.resolve(getattr(args, "gpu_layers", offload.AUTO), model.meta,
+                                     load)
+            load = replace(load, n_gpu_layers=layers.n_gpu_layers)
+            if layers.message:
+                note(layers.message)
         note(f"Loading {model.name}…")
         ctx.engine.load(model.path, load, name=model.name)
         ctx.library.touch(model.name)

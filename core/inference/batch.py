@@ -25,6 +25,7 @@ that starts alone keeps only its own slot's cache, as ``llama-server -np 1`` wou
 from __future__ import annotations
 
 import ctypes
+import logging
 import time
 from typing import Any
 
@@ -33,6 +34,8 @@ import llama_cpp
 from fireside.core.errors import FiresideError
 from fireside.core.inference import sampler
 from fireside.core.inference.sequence import Sequence
+
+log = logging.getLogger("fireside.inference")
 
 
 def widen_context(llm: Any, n_ctx: int, n_batch: int, n_seq: int) -> None:
@@ -78,6 +81,7 @@ class Batcher:
         self.llm = llm
         self.ctx = llm._ctx.ctx
         self.vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
+        self.n_swa = int(llama_cpp.llama_model_n_swa(llm._model.model))
         self.n_ctx = n_ctx
         self.n_batch = max(n_batch, n_slots)
         self.slots: list[list[int]] = [[] for _ in range(n_slots)]
@@ -205,6 +209,13 @@ class Batcher:
         self._busy.add(slot)
         keep = min(_common_prefix(self.slots[slot], tokens), max_keep)
         mem = llama_cpp.llama_get_memory(self.ctx)
+        if keep and self.n_swa:
+            # A window-sized SWA cache may no longer hold the window the kept prefix's tail
+            # attends to (llama-server's check): then the prompt is read again.
+            pos_min = llama_cpp.llama_memory_seq_pos_min(mem, slot)
+            log.debug("slot %d: keep %d, SWA cache from position %d", slot, keep, pos_min)
+            if pos_min > 0 and pos_min > keep - self.n_swa:
+                keep = 0
         if not llama_cpp.llama_memory_seq_rm(mem, slot, keep, -1):
             llama_cpp.llama_memory_seq_rm(mem, slot, 0, -1)
             keep = 0

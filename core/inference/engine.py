@@ -138,7 +138,7 @@ class Engine:
             n_threads=settings.n_threads or default_threads(),
             n_gpu_layers=settings.n_gpu_layers, flash_attn=flash,
             type_k=kv_type, type_v=kv_type, use_mmap=settings.use_mmap,
-            use_mlock=settings.use_mlock,
+            use_mlock=settings.use_mlock, swa_full=settings.swa_full,
             seed=settings.seed if settings.seed >= 0 else 0xFFFFFFFF, verbose=False)
         try:
             try:

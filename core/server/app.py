@@ -24,9 +24,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from fireside.core.context import AppContext
+from fireside.core.errors import FiresideError
+from fireside.core.hardware import offload
 from fireside.core.inference.engine import Engine
 from fireside.core.inference.handle import Handle
-from fireside.core.inference.types import ChatRequest, TextRequest
+from fireside.core.inference.types import ChatRequest, LoadSettings, TextRequest
 from fireside.core.server import llama_extras, structured
 from fireside.core.server import params as P
 from fireside.core.server.admin import install_admin
@@ -88,8 +90,19 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
     if isinstance(source, AppContext):
         store = source.settings
         settings = settings or store.read().server
-        models = ModelManager(source.engine, source.library, settings,
-                              lambda name: store.read().load_settings_for(name))
+        library = source.library
+
+        def load_settings_for(name: str) -> LoadSettings:  # saved, else auto GPU layers
+            saved = store.read().load
+            if name in saved:
+                return saved[name]
+            try:
+                meta = library.get(name).meta
+            except FiresideError:
+                meta = None
+            return offload.settings_for(saved, name, meta)
+
+        models = ModelManager(source.engine, source.library, settings, load_settings_for)
         engine = source.engine
     else:
         engine = source
