@@ -195,7 +195,7 @@ class ResponseFormat:
                 if status == "incomplete" else None,
                 "instructions": body.get("instructions"),
                 "max_output_tokens": body.get("max_output_tokens"),
-                "temperature": body.get("temperature", 1.0), "top_p": body.get("top_p", 1.0),
+                "temperature": body.get("temperature"), "top_p": body.get("top_p"),
                 "tools": body.get("tools", []), "tool_choice": body.get("tool_choice", "auto"),
                 "parallel_tool_calls": body.get("parallel_tool_calls", True),
                 "previous_response_id": None, "store": False, "metadata": {},

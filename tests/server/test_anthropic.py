@@ -7,12 +7,14 @@ it write a think block or a known text where a test needs one.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import anthropic
 import httpx
 import pytest
 
+from fireside.core.server import snippets
 from fireside.core.server.runner import ServerRunner
 
 from .conftest import MakeServer
@@ -149,3 +151,17 @@ def test_bad_input_is_a_400_in_anthropic_shape(server: ServerRunner, model_name:
     assert resp.json()["type"] == "error"
     assert resp.json()["error"]["type"] == "invalid_request_error"
     assert resp.json()["error"]["message"]
+
+
+def test_claude_code_snippet_points_the_client_here(make_server: MakeServer,
+                                                    model_name: str) -> None:
+    server = make_server(api_key="k1")
+    text = snippets.claude_code(server.base_url, model_name, "k1")
+    env = dict(shlex.split(line.split("  #")[0])[1].split("=", 1)
+               for line in text.splitlines() if line.startswith("export "))
+    assert env["ANTHROPIC_BASE_URL"] == server.base_url.removesuffix("/v1")
+    assert env["ANTHROPIC_MODEL"] == env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == model_name
+    client = anthropic.Anthropic(base_url=env["ANTHROPIC_BASE_URL"], api_key=None,
+                                 auth_token=env["ANTHROPIC_AUTH_TOKEN"], max_retries=0)
+    msg = client.messages.create(model=env["ANTHROPIC_MODEL"], max_tokens=2, messages=HELLO)
+    assert msg.usage.output_tokens > 0
