@@ -101,10 +101,17 @@ def _text(value: Any, param: str) -> str:
         parts = []
         for block in value:
             if not isinstance(block, dict) or block.get("type") != "text":
-                raise bad(param, "only text blocks are supported by this model")
+                raise bad(param, _unsupported(block))
             parts.append(str(block.get("text", "")))
         return "\n".join(parts) if len(parts) > 1 else "".join(parts)
     raise bad(param, f"'{param}' must be a string or a list of text blocks")
+
+
+def _unsupported(block: Any) -> str:
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind in ("image", "document"):
+        return f"{kind} input is not supported: the local model reads text only"
+    return f"content blocks of type {kind!r} are not supported here"
 
 
 def _message(message: Any, i: int) -> list[dict[str, Any]]:
@@ -120,13 +127,16 @@ def _message(message: Any, i: int) -> list[dict[str, Any]]:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
+    thoughts: list[str] = []
     for j, block in enumerate(content):
         kind = block.get("type") if isinstance(block, dict) else None
         where = f"{param}.content[{j}]"
         if kind == "text":
             texts.append(str(block.get("text", "")))
-        elif kind in ("thinking", "redacted_thinking"):
-            continue  # past thinking stays out of the prompt, as the models' templates do
+        elif kind == "thinking" and role == "assistant":
+            thoughts.append(str(block.get("thinking", "")))
+        elif kind == "redacted_thinking":
+            continue
         elif kind == "tool_use" and role == "assistant":
             if not isinstance(block.get("name"), str) or not isinstance(block.get("id"), str):
                 raise bad(where, "a tool_use block needs an id and a name")
@@ -141,12 +151,15 @@ def _message(message: Any, i: int) -> list[dict[str, Any]]:
             results.append({"role": "tool", "tool_call_id": block["tool_use_id"],
                             "content": text})
         else:
-            raise bad(where, f"content blocks of type {kind!r} are not supported here")
+            raise bad(where, _unsupported(block))
     out = list(results)
     if calls:
         out.append({"role": "assistant", "content": "".join(texts), "tool_calls": calls})
-    elif texts or not results:
+    elif texts or thoughts or not results:
         out.append({"role": role, "content": "".join(texts)})
+    if thoughts:
+        # interleaved thinking: the template decides (Qwen3 keeps the current turn's)
+        out[-1]["reasoning_content"] = "\n".join(thoughts)
     return out
 
 
@@ -267,7 +280,8 @@ class MessageFormat:
 
     def _usage(self, completion: Completion) -> dict[str, int]:
         return {"input_tokens": completion.stats.prompt_tokens,
-                "output_tokens": completion.stats.completion_tokens}
+                "output_tokens": completion.stats.completion_tokens,
+                "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 
     def body(self, completion: Completion) -> dict[str, Any]:
         blocks, stop_reason = self._content(completion)
@@ -285,7 +299,8 @@ class MessageFormat:
         message: dict[str, Any] = {
             "id": self.id, "type": "message", "role": "assistant", "content": [],
             "model": self.model, "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": self._prompt_tokens(), "output_tokens": 0}}
+            "usage": {"input_tokens": self._prompt_tokens(), "output_tokens": 0,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
         return (_event("message_start", {"type": "message_start", "message": message})
                 + _event("ping", {"type": "ping"}))
 

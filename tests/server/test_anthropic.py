@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from fireside.core.server import snippets
+from fireside.core.server.anthropic import to_openai
 from fireside.core.server.runner import ServerRunner
 
 from .conftest import MakeServer
@@ -165,3 +166,25 @@ def test_claude_code_snippet_points_the_client_here(make_server: MakeServer,
                                  auth_token=env["ANTHROPIC_AUTH_TOKEN"], max_retries=0)
     msg = client.messages.create(model=env["ANTHROPIC_MODEL"], max_tokens=2, messages=HELLO)
     assert msg.usage.output_tokens > 0
+
+
+def test_history_translation() -> None:
+    """Tool results come first as tool messages; thinking rides along as reasoning_content,
+    so a template that keeps the current turn's thinking (Qwen3) sees it."""
+    body = to_openai({"max_tokens": 5, "system": "Be brief.", "messages": [
+        {"role": "user", "content": "Fix the bug"},
+        {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "Look first.", "signature": ""},
+            {"type": "tool_use", "id": "t1", "name": "ls", "input": {"path": "."}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "is_error": True,
+             "content": [{"type": "text", "text": "denied"}]},
+            {"type": "text", "text": "Try again"}]}]})
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Fix the bug"},
+        {"role": "assistant", "content": "", "reasoning_content": "Look first.",
+         "tool_calls": [{"id": "t1", "type": "function",
+                         "function": {"name": "ls", "arguments": '{"path": "."}'}}]},
+        {"role": "tool", "tool_call_id": "t1", "content": "Error: denied"},
+        {"role": "user", "content": "Try again"}]
