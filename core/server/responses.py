@@ -28,7 +28,6 @@ from fireside.core.server.params import ApiError, bad
 from fireside.core.server.structured import ToolPlan, parse_tool_calls
 
 TEXT_PARTS = ("input_text", "output_text", "text")
-IGNORED_ITEMS = ("reasoning",)  # past thinking stays out of the prompt, as templates do
 
 
 # -- request ---------------------------------------------------------------------------------
@@ -46,8 +45,15 @@ def _content(value: Any, param: str) -> str:
     raise bad(param, f"'{param}' must be a string or a list of text parts")
 
 
+def _thought(item: dict[str, Any]) -> str:
+    parts = item.get("content") or item.get("summary") or []
+    return "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict)) \
+        if isinstance(parts, list) else ""
+
+
 def _items(items: list[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    thought = ""  # a reasoning item's text, for the assistant turn that follows it
     for i, item in enumerate(items):
         param = f"input[{i}]"
         if not isinstance(item, dict):
@@ -70,8 +76,15 @@ def _items(items: list[Any]) -> list[dict[str, Any]]:
                 raise bad(param, "a function_call_output item needs a call_id")
             out.append({"role": "tool", "tool_call_id": item["call_id"],
                         "content": _content(item.get("output", ""), f"{param}.output")})
-        elif kind not in IGNORED_ITEMS:
+        elif kind == "reasoning":
+            thought = _thought(item)
+            continue
+        else:
             raise bad(param, f"input items of type {kind!r} are not supported by this server")
+        if thought and out[-1]["role"] == "assistant":
+            # the template decides whether past thinking is shown (Qwen3: the current turn's)
+            out[-1]["reasoning_content"] = thought
+        thought = ""
     return out
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import openai
 import pytest
 
+from fireside.core.server.responses import to_openai
+
 THINKING = r'root ::= "<think>" [a-z ]{3,40} "</think>" "\n\n" [A-Za-z ]{3,40} "."'
 WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city.",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
@@ -95,3 +97,25 @@ def test_bad_input_is_a_400(client: openai.OpenAI, model_name: str, change: dict
     with pytest.raises(openai.BadRequestError) as err:
         client.responses.create(**kw)
     assert err.value.body["param"] == param  # type: ignore[index]
+
+
+def test_input_items_translation() -> None:
+    """Codex-style history: reasoning, then the assistant's calls, then their outputs."""
+    body = to_openai({"instructions": "Be brief.", "max_output_tokens": 9, "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "ls"}]},
+        {"type": "reasoning", "id": "rs_1", "summary": [],
+         "content": [{"type": "reasoning_text", "text": "Look first."}]},
+        {"type": "function_call", "call_id": "c1", "name": "sh", "arguments": '{"cmd": "ls"}'},
+        {"type": "function_call", "call_id": "c2", "name": "sh", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "a.py"},
+        {"type": "function_call_output", "call_id": "c2", "output": "b.py"}]})
+    assert body["max_tokens"] == 9
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "ls"},
+        {"role": "assistant", "content": "", "reasoning_content": "Look first.", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "sh",
+                                                          "arguments": '{"cmd": "ls"}'}},
+            {"id": "c2", "type": "function", "function": {"name": "sh", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "a.py"},
+        {"role": "tool", "tool_call_id": "c2", "content": "b.py"}]
