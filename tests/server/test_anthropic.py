@@ -188,3 +188,18 @@ def test_history_translation() -> None:
                          "function": {"name": "ls", "arguments": '{"path": "."}'}}]},
         {"role": "tool", "tool_call_id": "t1", "content": "Error: denied"},
         {"role": "user", "content": "Try again"}]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_engine_errors_in_anthropic_shape(claude: anthropic.Anthropic, model_name: str,
+                                          stream: bool) -> None:
+    """A prompt longer than the context is refused before any event, with its status."""
+    huge = [{"role": "user", "content": "hello " * 5000}]
+    with pytest.raises(anthropic.BadRequestError) as err:
+        if stream:
+            with claude.messages.stream(model=model_name, max_tokens=5, messages=huge) as s:
+                list(s)
+        else:
+            claude.messages.create(model=model_name, max_tokens=5, messages=huge)
+    assert err.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+    assert "context" in err.value.body["error"]["message"]  # type: ignore[index]
