@@ -119,3 +119,13 @@ def test_input_items_translation() -> None:
             {"id": "c2", "type": "function", "function": {"name": "sh", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "c1", "content": "a.py"},
         {"role": "tool", "tool_call_id": "c2", "content": "b.py"}]
+
+
+def test_text_format_json_schema(client: openai.OpenAI, model_name: str) -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"],
+              "additionalProperties": False}
+    resp = client.responses.create(model=model_name, input="Is the sky blue?",
+                                   max_output_tokens=30, text={"format": {
+                                       "type": "json_schema", "name": "answer",
+                                       "schema": schema}})
+    assert isinstance(json.loads(resp.output_text)["ok"], bool)
