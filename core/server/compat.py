@@ -43,6 +43,7 @@ class Api:
                    on_error: Callable[[ApiError], str] | None = None) -> Response:
         """Answer an OpenAI-shaped chat ``body`` with ``make_format(model, plan, info)``."""
         sampling = sampling or P.sampling(body)
+        sampling.max_tokens = sampling.max_tokens or self.state.settings.default_max_tokens or None
         messages = P.messages(body)
         grammar = structured.response_grammar(body)
         info, name = await self.admit(request, body)
