@@ -71,6 +71,12 @@ class Handle:
         return self._seq.opens_thinking
 
     @property
+    def prompt_tokens(self) -> int:
+        """The prompt's length in tokens (0 until the request has started; known before its
+        first text), for protocols that report it at a stream's start (Anthropic's)."""
+        return len(self._seq.tokens)
+
+    @property
     def cancel_token(self) -> CancelToken:
         return self._cancel
 

@@ -49,6 +49,7 @@ class Sequence:
         self.tokens: list[int] = []  # the prompt
         self.prepared = False
         self.stop: list[str] = []
+        self.stop_sequence: str | None = None  # the stop string that ended it, if one did
         self.max_tokens = 0
         self.slot = -1
         self.sampler: Any = None
@@ -109,6 +110,7 @@ class Sequence:
         stop = self.stop
         hit = min((i for s in stop if (i := pending.find(s)) >= 0), default=-1) if stop else -1
         if hit >= 0:
+            self.stop_sequence = next(s for s in stop if pending.find(s) == hit)
             pending = pending[:hit]
             self.finish = "stop"
         hold = 0 if hit >= 0 or not stop else held_back(pending, stop)
@@ -165,7 +167,8 @@ class Sequence:
         stats.completion_tokens = self.count
         stats.preempted = self.preempted
         stats.context_used = len(self.tokens) + self.count
-        return Completion("".join(self._emitted), self.finish or "length", stats)
+        return Completion("".join(self._emitted), self.finish or "length", stats,
+                          stop_sequence=self.stop_sequence)
 
     def close(self) -> None:
         if self.sampler is not None:

@@ -81,6 +81,7 @@ class Completion:
     stats: Stats
     model: str = ""  # the name of the model that produced it (set by the engine)
     opens_thinking: bool = False  # the prompt opened a <think> block: the text starts inside it
+    stop_sequence: str | None = None  # the stop string that ended it (Anthropic reports it)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from fireside.core.hardware import offload
 from fireside.core.inference.engine import Engine
 from fireside.core.inference.handle import Handle
 from fireside.core.inference.types import ChatRequest, LoadSettings, TextRequest
-from fireside.core.server import llama_extras, structured
+from fireside.core.server import anthropic, compat, llama_extras, responses, structured
 from fireside.core.server import params as P
 from fireside.core.server.admin import install_admin
 from fireside.core.server.jobs import Job, Registry, Submit, as_api_error, sse
@@ -141,6 +141,7 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
     app.add_middleware(OriginGuard, allowed_origins=settings.cors_origins)
     app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts, bound_host=bound_host)
     app.add_middleware(RequestLog, emit=state.emit)
+    app.add_middleware(anthropic.AnthropicErrors)  # every error there in Anthropic's shape
     app.add_middleware(PathAlias, aliases=V1_ALIASES, prefix="/v1")
     return app
 
@@ -274,6 +275,10 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         return JSONResponse(embeddings_body(name, vectors, tokens,
                                             body.get("encoding_format") or "float"))
 
+    api = compat.Api(state, admit, loop_run, _respond)
+    anthropic.register(app, api)
+    responses.register(app, api)
+
 
 def _runner(state: ServerState) -> Callable[..., Any]:
     import asyncio
@@ -285,8 +290,12 @@ def _runner(state: ServerState) -> Callable[..., Any]:
 
 
 async def _respond(request: Request, state: ServerState, submit: Submit, fmt: Any,
-                   stream: bool, *, live: bool) -> Response:
-    """Submit to the engine (admission already taken) and answer as JSON or an SSE stream."""
+                   stream: bool, *, live: bool,
+                   on_error: Callable[[ApiError], str] | None = None) -> Response:
+    """Submit to the engine (admission already taken) and answer as JSON or an SSE stream.
+
+    ``on_error``: how a stream reports a failure in its protocol (see :func:`sse`).
+    """
     try:
         handle = submit()
     except BaseException:
@@ -298,6 +307,7 @@ async def _respond(request: Request, state: ServerState, submit: Submit, fmt: An
         completion = await job.result(request.receive)
         return JSONResponse(fmt.body(completion))
     first = await job.first(request.receive)
-    return StreamingResponse(sse(job, first, fmt.chunk, fmt.final, fmt.DONE),
+    return StreamingResponse(sse(job, first, fmt.chunk, fmt.final, fmt.DONE,
+                                 on_error=on_error),
                              media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})

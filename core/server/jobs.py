@@ -175,8 +175,13 @@ def _answer(update: Update) -> Completion:
 
 async def sse(job: Job, first: Update, on_token: Callable[[str], str],
               on_done: Callable[[Completion], list[str]],
-              done: str = "data: [DONE]\n\n") -> AsyncIterator[str]:
-    """SSE text for a job; closing the generator (client gone) cancels the generation."""
+              done: str = "data: [DONE]\n\n", *,
+              on_error: Callable[[ApiError], str] | None = None) -> AsyncIterator[str]:
+    """SSE text for a job; closing the generator (client gone) cancels the generation.
+
+    ``done`` ends the stream (nothing for protocols without OpenAI's ``[DONE]``) and
+    ``on_error`` reports a failure in the protocol's own event (Anthropic's, Responses').
+    """
     loop = asyncio.get_running_loop()
     update: Update | None = first
     not_before = 0.0
@@ -190,7 +195,8 @@ async def sse(job: Job, first: Update, on_token: Callable[[str], str],
             if not news.ended:
                 continue
             if news.error is not None:
-                yield f"data: {err_json(as_api_error(news.error))}\n\n"
+                err = as_api_error(news.error)
+                yield on_error(err) if on_error is not None else f"data: {err_json(err)}\n\n"
                 return
             assert news.completion is not None
             for chunk in on_done(news.completion):

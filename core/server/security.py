@@ -166,7 +166,8 @@ class JsonOnly:
 
 
 class ApiKeyGuard:
-    """``Authorization: Bearer <key>`` on every path but /health and CORS preflights."""
+    """``Authorization: Bearer <key>`` or ``x-api-key: <key>`` (Anthropic's clients send that)
+    on every path but /health and CORS preflights."""
 
     def __init__(self, app: Any, api_key: str) -> None:
         self.app = app
@@ -176,8 +177,9 @@ class ApiKeyGuard:
         if (self.key and scope["type"] == "http" and scope["method"] != "OPTIONS"
                 and scope["path"] not in OPEN_PATHS):
             auth = _header(scope, b"authorization")
-            given = auth[7:].strip().encode() if auth.lower().startswith("bearer ") else b""
-            if not hmac.compare_digest(given, self.key):
+            bearer = auth[7:].strip().encode() if auth.lower().startswith("bearer ") else b""
+            given = (bearer, _header(scope, b"x-api-key").strip().encode())
+            if not any([hmac.compare_digest(g, self.key) for g in given]):  # both compared
                 await send_error(send, 401, "Incorrect API key provided.",
                                  "invalid_request_error", "invalid_api_key",
                                  [(b"www-authenticate", b"Bearer")])

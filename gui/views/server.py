@@ -114,9 +114,11 @@ class ServerView(QWidget):
         copy_url.clicked.connect(lambda: self._copy(self.url.text()))
         self.curl = self._snippet("curlSnippet", "curl snippet")
         self.python = self._snippet("pythonSnippet", "Python snippet")
+        self.claude = self._snippet("claudeCodeSnippet", "Claude Code snippet")
         self.snippet_tabs = _named(QTabWidget(), "snippetTabs", "Client snippets")
         self.snippet_tabs.addTab(self.curl, "curl")
         self.snippet_tabs.addTab(self.python, "Python")
+        self.snippet_tabs.addTab(self.claude, "Claude Code")
         self.snippet_tabs.setMaximumHeight(190)
         copy_snippet = _named(QPushButton("Copy snippet"), "copySnippet", "Copy snippet")
         copy_snippet.clicked.connect(lambda: self._copy(
@@ -247,6 +249,7 @@ class ServerView(QWidget):
         self.url.setText(base)
         self.curl.setPlainText(snippets.curl(base, model, key))
         self.python.setPlainText(snippets.python(base, model, key))
+        self.claude.setPlainText(snippets.claude_code(base, model, key))
 
     def _copy(self, text: str) -> None:
         clipboard = QGuiApplication.clipboard()

@@ -1,0 +1,86 @@
+"""What the other protocols' routes (Anthropic Messages, OpenAI Responses) share.
+
+They are translated into an OpenAI chat body and then go the chat route's way: the same
+parameter parsing (:mod:`params`), tool planning and parsing (:mod:`structured`), admission
+and answer (``admit`` and ``_respond`` in :mod:`app`). So there is one tool parser, one
+sampling parser and one submission path, whatever the protocol on the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from fireside.core.inference.handle import Handle
+from fireside.core.inference.types import ChatRequest, SamplingParams
+from fireside.core.server import params as P
+from fireside.core.server import structured
+from fireside.core.server.params import ApiError
+from fireside.core.server.structured import ToolPlan
+
+if TYPE_CHECKING:
+    from fireside.core.server.app import ServerState
+
+Admit = Callable[[Request, dict[str, Any]], Awaitable[tuple[dict[str, Any], str]]]
+MakeFormat = Callable[[str, ToolPlan | None, dict[str, Any]], Any]
+
+
+@dataclass
+class Api:
+    """The app's pieces a protocol module needs, handed over by ``create_app``."""
+
+    state: ServerState
+    admit: Admit  # queue place + model; the caller owns one ``state.models.end()``
+    run: Callable[..., Awaitable[Any]]  # a blocking call on the server's executor
+    respond: Callable[..., Awaitable[Response]]  # ``app._respond``
+
+    async def chat(self, request: Request, body: dict[str, Any], make_format: MakeFormat, *,
+                   stream: bool, sampling: SamplingParams | None = None,
+                   on_error: Callable[[ApiError], str] | None = None) -> Response:
+        """Answer an OpenAI-shaped chat ``body`` with ``make_format(model, plan, info)``."""
+        sampling = sampling or P.sampling(body)
+        sampling.max_tokens = sampling.max_tokens or self.state.settings.default_max_tokens or None
+        messages = P.messages(body)
+        grammar = structured.response_grammar(body)
+        info, name = await self.admit(request, body)
+        engine = self.state.engine
+        try:
+            loaded = engine.loaded
+            plan = structured.plan_tools(body, loaded.meta.chat_template if loaded else None)
+            prepared = structured.prepare_messages(messages, plan)
+            fmt = make_format(name, plan, info)
+        except BaseException:
+            self.state.models.end()
+            raise
+        if plan is not None and plan.grammar is not None:
+            grammar = plan.grammar
+        template_tools = plan.tools if plan is not None and plan.for_template else None
+
+        def submit() -> Handle:
+            return engine.submit(ChatRequest(prepared, sampling, template_tools, grammar))
+
+        # tool calls are only known once the answer is complete: they come at the end
+        return await self.respond(request, self.state, submit, fmt, stream,
+                                  live=plan is None, on_error=on_error)
+
+    async def count_tokens(self, request: Request, body: dict[str, Any]) -> int:
+        """The prompt's length as the model's template renders it (tools included)."""
+        messages = P.messages(body)
+        _info, _name = await self.admit(request, body)
+        engine = self.state.engine
+        try:
+            loaded = engine.loaded
+            plan = structured.plan_tools(body, loaded.meta.chat_template if loaded else None)
+            prepared = structured.prepare_messages(messages, plan)
+            tools = plan.tools if plan is not None and plan.for_template else None
+
+            def count() -> int:
+                return len(engine.tokenize(engine.render_chat(prepared, tools)))
+
+            return int(await self.run(count))
+        finally:
+            self.state.models.end()
