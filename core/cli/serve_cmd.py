@@ -41,6 +41,10 @@ def register(sub: Any) -> None:
     p.add_argument("--max-tokens", type=int, default=None, metavar="N",
                    help="tokens a reply may run to when its request names no limit (like "
                         "llama-server's -n; default: none for chat, 16 for /v1/completions)")
+    p.add_argument("--any-model", action="store_true", default=None,
+                   help="answer a request naming an unknown model with the loaded one, as "
+                        "llama-server does (clients with a fixed model name); the answer "
+                        "still names the model that wrote it")
     p.add_argument("--cors", action="append", default=None, metavar="ORIGIN",
                    help="allow browser requests from ORIGIN (repeatable)")
     p.set_defaults(handler=cmd_serve)
@@ -60,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                      port=args.port if args.port is not None else server.port,
                      api_key=api_key,
                      cors_origins=args.cors if args.cors else server.cors_origins,
+                     any_model_name=args.any_model or server.any_model_name,
                      default_max_tokens=args.max_tokens if args.max_tokens is not None
                      else server.default_max_tokens)
     runner = ServerRunner(ctx, server, state_file=state_path(ctx.paths.data))

@@ -70,7 +70,12 @@ class ModelManager:
             return loaded.name
         if loaded is not None and requested in (loaded.name, loaded.path.name, loaded.path.stem):
             return loaded.name
-        model = self._find(requested)
+        try:
+            model = self._find(requested)
+        except ApiError:
+            if loaded is not None and self.settings.any_model_name:
+                return loaded.name  # llama-server's way: one model answers to any name
+            raise
         if loaded is not None and model.path == loaded.path:
             return loaded.name
         if not self.settings.jit_load:

@@ -65,9 +65,11 @@ def free_port() -> int:
 def start_server(model: Path, home: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {**os.environ, "FIRESIDE_HOME": str(home)}
-    # --max-tokens 64: the suite's preset servers run with -n 64 (n_predict)
+    # --max-tokens 64: the suite's preset servers run with -n 64 (n_predict); --any-model:
+    # its requests name models such as "test" or "gpt-4.1" that llama-server ignores
     proc = subprocess.Popen([sys.executable, "-m", "fireside", "serve", "--model", str(model),
-                             "--port", str(port), "--max-tokens", "64"], env=env,
+                             "--port", str(port), "--max-tokens", "64", "--any-model"],
+                            env=env,
                             stdout=subprocess.DEVNULL,
                             stderr=open(home / "serve.log", "wb"))  # noqa: SIM115
     deadline = time.monotonic() + 120

@@ -114,3 +114,12 @@ def test_400_when_nothing_is_loaded_and_no_model_named(make_server: MakeServer) 
     with pytest.raises(openai.NotFoundError):  # a name, but no library to find it in
         client.chat.completions.create(model="some-model",
                                        messages=[{"role": "user", "content": "hi"}])
+
+
+def test_any_model_name_answers_with_the_loaded_model(make_server: MakeServer,
+                                                      model_name: str) -> None:
+    server = make_server(any_model_name=True)
+    client = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=60)
+    resp = client.chat.completions.create(model="gpt-4o", max_tokens=2,
+                                          messages=[{"role": "user", "content": "hi"}])
+    assert resp.model == model_name  # the answer names the model that wrote it
