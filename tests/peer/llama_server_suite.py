@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.peer.expected_failures import EXPECTED
+from .expected_failures import EXPECTED
 
 log = logging.getLogger("fireside.peer")
 VERSION = "0.3.36"  # the llama-cpp-python that pyproject pins
