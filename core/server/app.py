@@ -27,6 +27,7 @@ from fireside.core.context import AppContext
 from fireside.core.inference.engine import Engine
 from fireside.core.inference.handle import Handle
 from fireside.core.inference.types import ChatRequest, TextRequest
+from fireside.core.remote.gateway import Gateway
 from fireside.core.server import params as P
 from fireside.core.server import structured
 from fireside.core.server.jobs import Job, Registry, Submit, as_api_error, sse
@@ -57,6 +58,7 @@ class ServerState:
     settings: ServerSettings
     executor: ThreadPoolExecutor
     registry: Registry = field(default_factory=Registry)
+    gateway: Gateway | None = None  # remote models (PROVIDER:MODEL), with an AppContext
     listeners: list[LogListener] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
@@ -85,13 +87,16 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
         models = ModelManager(source.engine, source.library, settings,
                               lambda name: store.read().load_settings_for(name))
         engine = source.engine
+        gateway: Gateway | None = Gateway(source.remote)
     else:
+        gateway = None
         engine = source
         settings = settings or ServerSettings()
         models = ModelManager(engine, None, settings)
     state = ServerState(engine, models, settings,
                         ThreadPoolExecutor(max_workers=settings.max_queue + 4,
-                                           thread_name_prefix="fireside-api"))
+                                           thread_name_prefix="fireside-api"),
+                        gateway=gateway)
     if on_request is not None:
         state.listeners.append(on_request)
 
@@ -101,6 +106,8 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
         state.registry.cancel_all()
         models.close()
         state.executor.shutdown(wait=False, cancel_futures=True)
+        if gateway is not None:
+            await gateway.aclose()
 
     app = FastAPI(title="Fireside", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -159,6 +166,8 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
     @app.get("/v1/models")
     async def list_models() -> dict[str, Any]:
         data = await loop_run(state.models.listing)
+        if state.gateway is not None:
+            data += await state.gateway.listing()
         return {"object": "list", "data": data}
 
     @app.get("/v1/models/{model_id:path}")
@@ -187,6 +196,9 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
         body = await _body(request)
+        sent = await state.gateway.forward(request, body) if state.gateway else None
+        if sent is not None:
+            return sent
         sampling = P.sampling(body)
         messages = P.messages(body)
         stream, include_usage = P.stream_flags(body)
