@@ -26,7 +26,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("provider", help="remote models: Groq, OpenRouter, vLLM, another Fireside…")
     ps = p.add_subparsers(dest="provider_command", metavar="ACTION", required=True)
 
-    a = ps.add_parser("add", help="add (or change) a provider; the key is read from "
+    # no abbreviations: `--api-key SECRET` must not pass as `--api-key-env SECRET`
+    a = ps.add_parser("add", allow_abbrev=False,
+                      help="add (or change) a provider; the key is read from "
                       "--api-key-env or standard input, never the command line")
     a.add_argument("name", help="short name, used as NAME:MODEL_ID")
     a.add_argument("--base-url", default=None, help="the API's base URL (…/v1)")
