@@ -86,11 +86,19 @@ class ProviderRow(QFrame):
             buttons.addWidget(b)
         buttons.addStretch(1)
         col.addLayout(buttons)
-        key = "key stored" if has_key else "no key"
-        self.state = _muted(f"{PRESETS.get(provider.preset, (provider.preset, ''))[0]} · {key}"
-                            + (f" · only {provider.model_filter}" if provider.model_filter
-                               else ""), f"providerState-{name}", f"{name} state")
+        kind = "OpenAI-compatible" if provider.preset == CUSTOM else \
+            PRESETS.get(provider.preset, (provider.preset, ""))[0]
+        self.summary = f"{kind} · {'key stored' if has_key else 'no key'}" + (
+            f" · only {provider.model_filter}" if provider.model_filter else "")
+        self.state = _muted(self.summary, f"providerState-{name}", f"{name} state")
         col.addWidget(self.state)
+
+    def show_result(self, result: TestResult) -> None:
+        if result.ok:
+            self.state.setText(f"{self.summary} · {result.model_count} models · answered in "
+                               f"{result.latency_ms:.0f} ms")
+        else:
+            self.state.setText(f"{self.summary} · last test failed")
 
     def busy(self, on: bool) -> None:
         for b in (self.test_btn, self.refresh_btn, self.remove_btn):
@@ -122,8 +130,13 @@ class ProvidersPanel(QWidget):
 
     def _add_form(self) -> QWidget:
         box = _named(QFrame(), "addProviderForm", "Add a provider")
-        form = QFormLayout(box)
-        form.setContentsMargins(0, 6, 0, 0)
+        outer = QVBoxLayout(box)
+        outer.setContentsMargins(0, 8, 0, 0)
+        heading = QLabel("<b>Add a provider</b>")
+        heading.setObjectName("addProviderTitle")
+        outer.addWidget(heading)
+        form = QFormLayout()
+        outer.addLayout(form)
         self.preset = _named(QComboBox(), "providerPreset", "Provider preset")
         for key, (label, _url) in PRESETS.items():
             self.preset.addItem(label, key)
@@ -141,7 +154,10 @@ class ProvidersPanel(QWidget):
         form.addRow("Name", self.name)
         form.addRow("Base URL", self.base_url)
         form.addRow("API key", self.api_key)
-        form.addRow("", self.add_btn)
+        button_row = QHBoxLayout()
+        button_row.addWidget(self.add_btn)
+        button_row.addStretch(1)
+        form.addRow("", button_row)
         self._on_preset(self.preset.currentIndex())
         return box
 
@@ -214,6 +230,8 @@ class ProvidersPanel(QWidget):
         if isinstance(result, str):
             self.say(result)
             return
+        if row is not None:
+            row.show_result(result)
         self.say(("✓ " if result.ok else "✗ ") + result.message)
         if result.ok:
             self.changed.emit()
