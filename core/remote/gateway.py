@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from fastapi import Request
@@ -23,6 +24,7 @@ from fastapi.responses import Response, StreamingResponse
 from fireside.core.remote.client import RemoteClient
 from fireside.core.remote.errors import RemoteError, status_error
 from fireside.core.remote.service import Remote
+from fireside.core.server.jobs import Registry
 from fireside.core.server.params import ApiError
 from fireside.core.server.reqlog import log_info
 
@@ -40,9 +42,21 @@ def _api_error(exc: RemoteError) -> ApiError:
                     headers=headers)
 
 
+class _Relay:
+    """A live forwarded stream as the server's registry sees it: a stopping server ends it
+    between two lines (``cancel`` may come from any thread)."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+
+    def cancel(self) -> None:
+        self.stopped.set()
+
+
 class Gateway:
-    def __init__(self, remote: Remote) -> None:
+    def __init__(self, remote: Remote, registry: Registry | None = None) -> None:
         self.remote = remote
+        self.registry = registry
         self._http: httpx.AsyncClient | None = None
 
     def _client(self) -> httpx.AsyncClient:
@@ -106,7 +120,11 @@ class Gateway:
             finally:
                 await resp.aclose()
             return Response(rename(content), media_type="application/json")
-        return StreamingResponse(_relay(resp, rename, ref), media_type="text/event-stream",
+        relay = _Relay()
+        if self.registry is not None:
+            self.registry.add(cast(Any, relay))
+        return StreamingResponse(_relay(resp, rename, ref, relay, self.registry),
+                                 media_type="text/event-stream",
                                  headers={"cache-control": "no-cache",
                                           "x-accel-buffering": "no"})
 
@@ -125,10 +143,15 @@ class _Renamer:
         return data
 
 
-async def _relay(resp: httpx.Response, rename: _Renamer, ref: str) -> AsyncIterator[bytes]:
+
+
+async def _relay(resp: httpx.Response, rename: _Renamer, ref: str, relay: _Relay,
+                 registry: Registry | None) -> AsyncIterator[bytes]:
     """The provider's SSE lines as they come; closing the upstream however this ends."""
     try:
         async for line in resp.aiter_lines():
+            if relay.stopped.is_set():  # the server is stopping
+                break
             yield rename(line.encode("utf-8")) + b"\n"
     except httpx.HTTPError as exc:
         log.warning("stream from %s cut: %s", ref, type(exc).__name__)
@@ -136,4 +159,6 @@ async def _relay(resp: httpx.Response, rename: _Renamer, ref: str) -> AsyncItera
                                       f"({type(exc).__name__})", "type": "upstream_error"}}
         yield b"data: " + json.dumps(error).encode() + b"\n\n"
     finally:
+        if registry is not None:
+            registry.discard(cast(Any, relay))
         await resp.aclose()

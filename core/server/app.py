@@ -87,16 +87,15 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
         models = ModelManager(source.engine, source.library, settings,
                               lambda name: store.read().load_settings_for(name))
         engine = source.engine
-        gateway: Gateway | None = Gateway(source.remote)
     else:
-        gateway = None
         engine = source
         settings = settings or ServerSettings()
         models = ModelManager(engine, None, settings)
     state = ServerState(engine, models, settings,
                         ThreadPoolExecutor(max_workers=settings.max_queue + 4,
-                                           thread_name_prefix="fireside-api"),
-                        gateway=gateway)
+                                           thread_name_prefix="fireside-api"))
+    if isinstance(source, AppContext):
+        state.gateway = Gateway(source.remote, state.registry)
     if on_request is not None:
         state.listeners.append(on_request)
 
@@ -106,8 +105,8 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
         state.registry.cancel_all()
         models.close()
         state.executor.shutdown(wait=False, cancel_futures=True)
-        if gateway is not None:
-            await gateway.aclose()
+        if state.gateway is not None:
+            await state.gateway.aclose()
 
     app = FastAPI(title="Fireside", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)

@@ -145,3 +145,25 @@ def test_a_second_fireside_as_the_remote(ctx: context.AppContext,
     ctx.remote.store.secrets.set(ctx.remote.store.key_name("lan"), "not-the-key")
     assert not ctx.remote.test("lan").ok
     assert ctx.remote.test("lan").message.startswith("lan refused the key (401)")
+
+
+def test_stopping_the_server_ends_a_live_forwarded_stream(ctx: context.AppContext,
+                                                          remote: Remote,
+                                                          standin: Provider) -> None:
+    standin.faults.tokens = 400
+    standin.faults.token_delay_s = 0.05
+    runner = ServerRunner(ctx, ServerSettings(port=0))
+    runner.start()
+    try:
+        with httpx.stream("POST", runner.base_url + "/chat/completions",
+                          json={"model": "groq:llama-3.1-8b-instant", "stream": True,
+                                "messages": [{"role": "user", "content": "x"}]},
+                          timeout=10) as resp:
+            lines = resp.iter_lines()
+            assert any("w0" in next(lines) for _ in range(6))
+            started = time.monotonic()
+            runner.stop()
+            assert time.monotonic() - started < 3  # not uvicorn's 5 s graceful wait
+    finally:
+        runner.stop()
+    assert standin.client_gone.wait(5)
