@@ -176,10 +176,10 @@ class RemoteClient:
         notice = on_notice or (lambda _text: None)
         body = request_body(model_id, messages, params)
         ref = f"{self.provider.name}:{model_id}"
-        started = time.perf_counter()
         for attempt in range(2):
-            try:
-                return self._stream(model_id, body, started, on_text, cancel, notice, on_socket)
+            try:  # timed from the request that answers (a 429's wait is said, not counted)
+                return self._stream(model_id, body, time.perf_counter(), on_text, cancel,
+                                    notice, on_socket)
             except RemoteError as exc:
                 wait = exc.retry_after
                 if exc.status != 429 or attempt or wait is None or wait > MAX_AUTO_WAIT_S:
