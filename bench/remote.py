@@ -7,6 +7,7 @@ order alternating) so background load hits both alike; medians are reported with
 load average. Targets: <= 5 ms added time to first token, >= 0.98x tokens per second.
 
     .venv/bin/python bench/remote.py [--model PATH] [--reps 15] [--tokens 64] [--threads N]
+    .venv/bin/python bench/remote.py --standin 0.01   # a model-free remote: the hop's cost alone
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -62,17 +64,36 @@ def one(client: httpx.Client, base: str, model: str, tokens: int) -> tuple[float
     return first - started, (count - 1) / (last - first) if last > first else 0.0, count
 
 
+def standin(tokens: int, delay: float) -> tuple[str, subprocess.Popen[bytes]]:
+    """The loopback stand-in provider: a steady, model-free stream (the hop's cost alone)."""
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] / "tests" /
+                                                 "remote_provider.py"), "--no-key", "--tokens",
+                             str(tokens), "--token-delay", str(delay)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode().strip()
+    if not line.startswith("READY "):
+        raise SystemExit(f"the stand-in did not start: {line!r}")
+    return line.split(" ", 1)[1], proc  # type: ignore[return-value]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--standin", type=float, default=None, metavar="SECONDS",
+                        help="use the model-free stand-in provider (tests/remote_provider.py) "
+                             "streaming a piece every SECONDS, instead of a fireside serve")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a timeout still stops both servers
     with tempfile.TemporaryDirectory() as remote_home, \
             tempfile.TemporaryDirectory() as gateway_home:
         extra = ["--threads", str(args.threads)] if args.threads else []
-        remote, p1 = serve(remote_home, "--model", str(args.model), "--ctx", "2048", *extra)
+        if args.standin is not None:
+            remote, p1 = standin(args.tokens, args.standin)
+        else:
+            remote, p1 = serve(remote_home, "--model", str(args.model), "--ctx", "2048", *extra)
         subprocess.run([sys.executable, "-m", "fireside", "provider", "add", "remote",
                         "--base-url", remote, "--no-key"], check=True,
                        env={**os.environ, "FIRESIDE_HOME": gateway_home},
@@ -89,6 +110,10 @@ def main() -> None:
                     order = list(ways) if rep % 2 == 0 else list(reversed(ways))
                     for way in order:
                         results[way].append(one(client, *ways[way], args.tokens))
+                    d, g = results["direct"][-1], results["gateway"][-1]
+                    print(f"rep {rep + 1}: direct ttft {d[0] * 1000:.1f} ms {d[1]:.1f} tok/s · "
+                          f"gateway ttft {g[0] * 1000:.1f} ms {g[1]:.1f} tok/s", flush=True,
+                          file=sys.stderr)
         finally:
             for proc in (p2, p1):
                 proc.terminate()
@@ -98,7 +123,9 @@ def main() -> None:
     paired = statistics.median(g[0] - d[0] for g, d in zip(results["gateway"],
                                                              results["direct"], strict=True))
     load = os.getloadavg()
-    print(f"model {args.model.name} · {args.reps} interleaved reps · {args.tokens} tokens · "
+    source = f"stand-in, a piece every {args.standin * 1000:g} ms" \
+        if args.standin is not None else f"model {args.model.name}"
+    print(f"{source} · {args.reps} interleaved reps · {args.tokens} tokens · "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} · {os.cpu_count()} CPUs")
     for way, (ttft, tps, n) in med.items():
         print(f"  {way:<8} ttft {ttft * 1000:7.1f} ms   decode {tps:7.1f} tok/s   ({n:.0f} tok)")

@@ -201,8 +201,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-key", action="store_true")
+    parser.add_argument("--tokens", type=int, default=0, help="pieces per reply")
+    parser.add_argument("--token-delay", type=float, default=0.0, help="seconds per piece")
     args = parser.parse_args()
-    p = Provider(Faults(require_key=not args.no_key))
+    p = Provider(Faults(require_key=not args.no_key, tokens=args.tokens,
+                        token_delay_s=args.token_delay))
     if args.port:
         p._server.server_close()
         p._server = ThreadingHTTPServer(("127.0.0.1", args.port), p._handler())
