@@ -148,11 +148,17 @@ class _Renamer:
 async def _relay(resp: httpx.Response, rename: _Renamer, ref: str, relay: _Relay,
                  registry: Registry | None) -> AsyncIterator[bytes]:
     """The provider's SSE lines as they come; closing the upstream however this ends."""
+    event: list[bytes] = []
     try:
         async for line in resp.aiter_lines():
             if relay.stopped.is_set():  # the server is stopping
                 break
-            yield rename(line.encode("utf-8")) + b"\n"
+            event.append(line.encode("utf-8"))
+            if not line:  # an event ends with a blank line: send it whole, in one write
+                yield rename(b"\n".join(event)) + b"\n"
+                event.clear()
+        if event and not relay.stopped.is_set():
+            yield rename(b"\n".join(event)) + b"\n"
     except httpx.HTTPError as exc:
         log.warning("stream from %s cut: %s", ref, type(exc).__name__)
         error = {"error": {"message": f"the stream from {ref.partition(':')[0]} was cut "

@@ -66,8 +66,14 @@ def test_chat_is_forwarded_streamed_with_usage_and_our_key_stays_here(
     assert whole.choices[0].message.content.startswith("The sky")
     assert whole.model == "groq:llama-3.1-8b-instant" and whole.usage.total_tokens == 20
     entries: list[RequestLogEntry] = gateway.log  # type: ignore[attr-defined]
-    assert [e.model for e in entries if e.path == "/v1/chat/completions"] == \
-        ["groq:meta-llama/Llama-3.1-8B-Instruct", "groq:llama-3.1-8b-instant"]
+
+    def logged() -> list[str | None]:
+        return [e.model for e in entries if e.path == "/v1/chat/completions"]
+
+    deadline = time.monotonic() + 5  # the log line is written once the response has gone
+    while len(logged()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert logged() == ["groq:meta-llama/Llama-3.1-8B-Instruct", "groq:llama-3.1-8b-instant"]
     assert GRANTED_KEY not in caplog.text and OUR_KEY not in caplog.text
 
 
