@@ -32,6 +32,21 @@ class ContextOverflowError(FiresideError):
         self.n_ctx = n_ctx
 
 
+class RequestError(FiresideError):
+    """A request the engine found unusable once it read it (an API client gets a 400)."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class GrammarError(RequestError):
+    """A grammar (a request's own GBNF, or one built from a schema) llama.cpp cannot parse."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "grammar")
+
+
 class TemplateError(FiresideError):
     """A chat template that failed to render or tried to escape the sandbox."""
 

@@ -46,6 +46,8 @@ class ServerSettings:
     idle_unload_s: int = 0  # 0 = never
     max_queue: int = 64  # a burst of 64 requests waits its turn; past it, 429 + Retry-After
     max_body_bytes: int = 8 * 1024 * 1024
+    default_max_tokens: int = 0  # a reply's limit when its request names none (0: none)
+    metrics: bool = False  # /metrics in Prometheus' text format (off: it tells about the load)
 
 
 @dataclass

@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from importlib import resources
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -40,7 +42,7 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName("fireside")
-    app.setDesktopFileName("fireside")
+    app.setDesktopFileName("io.github.fireside.Fireside")  # the installed .desktop's id
     app.setWindowIcon(app_icon())
     theme.apply(app)
     return app
@@ -64,6 +66,22 @@ def create_window(ctx: context.AppContext) -> MainWindow:
     return window
 
 
+def _quit_on_signals(app: QApplication) -> None:
+    """Ctrl-C in the launching terminal, or a plain ``kill``, closes the window the normal way
+    (conversations saved, engine unloaded) instead of killing the process mid-write. Python
+    runs signal handlers only between bytecodes, so a timer wakes the interpreter."""
+    def quit_app(_signum: int, _frame: object) -> None:
+        app.closeAllWindows()
+        app.quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, quit_app)
+    wake = QTimer(app)
+    wake.setObjectName("signalWake")
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+
+
 def run(argv: list[str]) -> int:
     ctx = context.build()
     logs.configure(ctx.paths)
@@ -73,6 +91,7 @@ def run(argv: list[str]) -> int:
     app.processEvents()
     settle_heap()
     log.info("window open (platform %s)", app.platformName())
+    _quit_on_signals(app)
     code = int(app.exec())
     window.shutdown()  # already done by closeEvent unless the app was quit another way
     dispose(window)

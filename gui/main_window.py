@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         self.views: dict[str, QWidget] = {"chat": self.chat}
         uses: dict[str, tuple[object, ...]] = {"discover": (bridge, downloads),
                                                "downloads": (bridge, downloads),
-                                               "my_models": (bridge, watcher)}
+                                               "my_models": (bridge, watcher, downloads)}
         for key, title, module, cls in VIEWS:
             widget = mount(title, module, cls, *uses.get(key, (bridge,)))
             self.views[key] = widget

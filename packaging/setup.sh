@@ -19,12 +19,41 @@ fi
 # AMX matmul on a prompt batch), and AMX only helps bf16/int8 weights anyway.
 # pip's wheel cache does not key on compiler flags, so the flags a cached wheel was built with are
 # recorded beside it; a change empties pip's llama-cpp-python cache and rebuilds.
-LLAMA_CFLAGS=""
-if [[ "$(uname -m)" == "x86_64" ]]; then
-  LLAMA_CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+# The backend (packaging/llama_backend.sh): FIRESIDE_LLAMA_BACKEND=cpu|cuda|metal|vulkan|hip
+# overrides the detection; the stamp records it, so a change rebuilds.
+source "$ROOT/packaging/llama_backend.sh"
+LLAMA_CFLAGS="$(fireside_llama_cflags)"
+LLAMA_BACKEND="$(fireside_detect_backend)"
+if [[ "$LLAMA_BACKEND" == cuda ]]; then
+  if ! NVCC="$(fireside_find_nvcc "$ROOT/.venv")"; then
+    echo "==> no CUDA toolkit (nvcc) found: installing the nvcc wheels into .venv" >&2
+    # shellcheck disable=SC2086
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check $FIRESIDE_CUDA_WHEELS \
+      || true
+    NVCC="$(fireside_cuda_from_wheels "$ROOT/.venv")" || NVCC=""
+  fi
+  if [[ -z "$NVCC" ]]; then
+    echo "fireside setup: an NVIDIA driver is here but no nvcc: neither a CUDA toolkit" \
+      "(PATH, CUDA_HOME, /usr/local/cuda) nor the nvidia-cuda-nvcc-cu12 wheels could be" \
+      "installed. Install the CUDA toolkit, or run with FIRESIDE_LLAMA_BACKEND=cpu." >&2
+    [[ "${FIRESIDE_LLAMA_BACKEND:-}" == cuda ]] && exit 1
+    echo "fireside setup: building for the CPU instead" >&2
+    LLAMA_BACKEND=cpu
+  else
+    NVCC_HOME="$(cd "$(dirname "$NVCC")/.." && pwd)"
+    export CUDACXX="$NVCC" CUDAToolkit_ROOT="$NVCC_HOME"
+    export PATH="$NVCC_HOME/bin:$PATH"
+  fi
 fi
-LLAMA_BUILD="llama-cpp-python==0.3.36 cpu native CFLAGS=[$LLAMA_CFLAGS]"
+if [[ "$LLAMA_BACKEND" == hip ]] && command -v hipconfig >/dev/null 2>&1; then
+  export HIPCXX="$(hipconfig -l)/clang" HIP_PATH="$(hipconfig -R)"
+fi
+LLAMA_CMAKE_ARGS="$(fireside_cmake_args "$LLAMA_BACKEND")"
+LLAMA_BUILD="$(fireside_llama_stamp "$LLAMA_BACKEND" "$LLAMA_CMAKE_ARGS" "$LLAMA_CFLAGS")"
 export CFLAGS="${CFLAGS:-} $LLAMA_CFLAGS" CXXFLAGS="${CXXFLAGS:-} $LLAMA_CFLAGS"
+if [[ -n "$LLAMA_CMAKE_ARGS" ]]; then
+  export CMAKE_ARGS="${CMAKE_ARGS:-} $LLAMA_CMAKE_ARGS"
+fi
 export CMAKE_BUILD_PARALLEL_LEVEL="$(nproc 2>/dev/null || echo 2)"
 DEV_CACHE="$HOME/.cache/fireside-dev"
 mkdir -p "$DEV_CACHE"

@@ -14,7 +14,8 @@ from typing import Any
 from fireside.core import context
 from fireside.core.cli.output import emit_json, human_bytes, note
 from fireside.core.errors import BadModelFileError
-from fireside.core.hardware import estimate, probe
+from fireside.core.hardware import backend, estimate, offload, probe
+from fireside.core.hardware.offload import AUTO, CHOICES_HELP, parse_gpu_layers
 from fireside.core.inference.types import KV_CACHE_TYPES, LoadSettings
 
 
@@ -26,8 +27,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("fit", help="predict the memory a model needs and whether it fits here")
     p.add_argument("model", help="a local model name, a path to a .gguf, or `starter`")
     p.add_argument("--ctx", type=int, default=0, help="context length (default: trained max)")
-    p.add_argument("--gpu-layers", type=int, default=None,
-                   help="layers to offload (-1 = all; default: the most that fit)")
+    p.add_argument("--gpu-layers", type=parse_gpu_layers, default=AUTO, metavar="N|max|auto",
+                   help=CHOICES_HELP)
     p.add_argument("--kv-type", choices=sorted(KV_CACHE_TYPES), default="f16")
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--measure", action="store_true",
@@ -38,7 +39,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("bench", help="fixed prompts: prefill/decode tok/s, TTFT, peak RSS")
     p.add_argument("model")
     p.add_argument("--ctx", type=int, default=2048)
-    p.add_argument("--gpu-layers", type=int, default=0)
+    p.add_argument("--gpu-layers", type=parse_gpu_layers, default=AUTO, metavar="N|max|auto",
+                   help=CHOICES_HELP)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_bench)
@@ -47,7 +49,7 @@ def register(sub: Any) -> None:
 def cmd_hw(args: argparse.Namespace) -> int:
     hw = probe.probe()
     if args.json:
-        emit_json(hw.to_json())
+        emit_json({**hw.to_json(), "gpu_warning": backend.gpu_warning(hw.gpus, hw.backends)})
         return 0
     print(f"CPU      {hw.cpu_model} ({hw.cpu_physical_cores} cores, "
           f"{hw.cpu_logical_cores} threads)")
@@ -61,11 +63,18 @@ def cmd_hw(args: argparse.Namespace) -> int:
               f"{human_bytes(g.vram_total_bytes)}" + (" (unified)" if g.unified_memory else ""))
     b = hw.backends
     if b.get("available"):
-        print(f"llama.cpp {b.get('version')}: GPU offload "
-              f"{'yes' if b.get('gpu_offload') else 'no'}, mmap {'yes' if b.get('mmap') else 'no'}"
-              f", mlock {'yes' if b.get('mlock') else 'no'}")
+        print(f"llama.cpp {b.get('version')}: built for {str(b.get('backend', 'cpu')).upper()}, "
+              f"GPU offload {'yes' if b.get('gpu_offload') else 'no'}, "
+              f"mmap {'yes' if b.get('mmap') else 'no'}, mlock {'yes' if b.get('mlock') else 'no'}")
+        for d in b.get("devices", []):
+            if d.get("type") != "cpu":
+                print(f"  device {d['name']}: {d['description']}, "
+                      f"{human_bytes(d['free_bytes'])} free of {human_bytes(d['total_bytes'])}")
     else:
         print(f"llama.cpp unavailable: {b.get('error', '')}")
+    warning = backend.gpu_warning(hw.gpus, b)
+    if warning:
+        note(f"warning: {warning}")
     for line in hw.notes:
         note(f"  ({line})")
     return 0
@@ -77,9 +86,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if model.meta is None:
         raise BadModelFileError(f"{model.name}: {model.error or 'unreadable header'}")
     hw = probe.probe()
+    engine = LoadSettings()  # the engine's slots and window caches, as a load would have them
     result = estimate.fit(model.meta, hw, n_ctx=args.ctx, n_gpu_layers=args.gpu_layers,
-                          kv_type=args.kv_type, n_batch=args.batch)
-    data: dict[str, Any] = {"model": model.name, **result.to_json()}
+                          kv_type=args.kv_type, n_batch=args.batch, swa_full=engine.swa_full,
+                          n_seq=engine.parallel)
+    devices = offload.device_split(model.meta, result.estimate, hw, swa_full=engine.swa_full,
+                                   n_seq=engine.parallel)
+    data: dict[str, Any] = {"model": model.name, **result.to_json(),
+                            "devices": [d.to_json() for d in devices]}
     if args.measure:
         from fireside.core.hardware.measure import measure_fresh
 
@@ -100,6 +114,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if "measured" in data:
         m = data["measured"]
         print(f"  {'measured RSS delta':<22}{human_bytes(m['rss_delta_bytes']):>12}")
+    print("per device:")
+    for d in devices:
+        print(f"  {d.device[:24]:<24}{d.layers:>3} layers  weights "
+              f"{human_bytes(d.weights_bytes):>9}  KV {human_bytes(d.kv_bytes):>9}  other "
+              f"{human_bytes(d.other_bytes):>9}  = {human_bytes(d.total_bytes):>9}")
     print(f"verdict: {result.verdict.replace('_', ' ')} — {result.reason}")
     print(f"largest context that fits: {result.max_context}")
     return 0
@@ -110,10 +129,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     ctx = context.build()
     model = ctx.library.get(args.model)
-    settings = LoadSettings(n_ctx=args.ctx, n_gpu_layers=args.gpu_layers,
-                            n_threads=args.threads)
+    settings = LoadSettings(n_ctx=args.ctx, n_threads=args.threads)
+    hw = probe.probe()
+    layers = offload.resolve(args.gpu_layers, model.meta, settings, hw)
+    settings.n_gpu_layers = layers.n_gpu_layers
+    if layers.message:
+        note(layers.message)
     if model.meta is not None:
-        estimate.require_fit(model.meta, settings, probe.probe(include_backends=False))
+        estimate.require_fit(model.meta, settings, hw)
     note(f"benchmarking {model.name} ({len(benchmark.PROMPTS)} prompts) ...")
     result = benchmark.run(ctx.engine, model.path, settings, name=model.name,
                            out_dir=ctx.paths.data / "benchmarks")

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fireside", description="Run open-weight LLMs on your own machine.")
     parser.add_argument("-v", "--log-verbose", action="store_true",
                         help="log debug messages to stderr")
+    parser.add_argument("--version", action="version", version=f"fireside {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     package = importlib.import_module("fireside.core.cli")
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
@@ -36,6 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
             module = importlib.import_module(f"fireside.core.cli.{info.name}")
             module.register(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("fireside")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except FiresideError as exc:
         print(f"fireside: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(getattr(exc, "exit_code", EXIT_USAGE))  # 1: a runtime failure, not input
     except KeyboardInterrupt:
         print("fireside: interrupted", file=sys.stderr)
         return 130

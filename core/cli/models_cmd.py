@@ -27,8 +27,10 @@ def register(sub: Any) -> None:
     p.add_argument("model")
     p.set_defaults(handler=cmd_rm)
 
-    p = sub.add_parser("pull", help="download a model: `starter`, REPO[:QUANT] or REPO/FILE")
+    p = sub.add_parser("pull", help="download a model: `starter`, REPO[:QUANT], REPO/FILE, "
+                       "https://…/FILE.gguf, github:OWNER/REPO[@TAG][:QUANT], hf.co/USER/REPO")
     p.add_argument("spec")
+    p.add_argument("--sha256", default=None, help="expected sha256 of a URL's file")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=cmd_pull)
 
@@ -91,6 +93,12 @@ def cmd_pull(args: argparse.Namespace) -> int:
         else:
             note(f"{model.name}: {human_bytes(model.size_bytes)}, license {model.entry.license}")
         return 0
+    from fireside.core.hub.sources import is_reference
+
+    if is_reference(args.spec):
+        from fireside.core.cli.source_pull import run_source_pull
+
+        return run_source_pull(ctx, args)
     from fireside.core.hub import pull as hub_pull
 
     return hub_pull.run_pull(ctx, args)

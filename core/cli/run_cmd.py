@@ -9,6 +9,8 @@ from typing import Any
 
 from fireside.core import context
 from fireside.core.cli.output import emit_json, note
+from fireside.core.hardware import offload
+from fireside.core.hardware.offload import AUTO, CHOICES_HELP, parse_gpu_layers
 from fireside.core.inference.handle import Handle
 from fireside.core.inference.types import ChatRequest, LoadSettings, SamplingParams, Stats
 from fireside.core.remote.errors import RemoteError
@@ -19,7 +21,8 @@ Submit = Callable[[ChatRequest], Handle]
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="chat with a model (a REPL without PROMPT)")
     p.add_argument("model", help="a local model name, a path to a .gguf, `starter`, or "
-                   "PROVIDER:MODEL_ID for a remote model (`fireside provider ls`)")
+                   "hf.co/USER/REPO[:QUANT], github:OWNER/REPO[:QUANT], a URL (pulled first), "
+                   "or PROVIDER:MODEL_ID for a remote model (`fireside provider ls`)")
     p.add_argument("prompt", nargs="?")
     p.add_argument("--system", default=None, help="system prompt")
     p.add_argument("--temp", type=float, default=0.7, help="temperature")
@@ -27,7 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument("--ctx", type=int, default=4096, help="context length")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--gpu-layers", type=int, default=0)
+    p.add_argument("--gpu-layers", type=parse_gpu_layers, default=AUTO, metavar="N|max|auto",
+                   help=CHOICES_HELP)
     p.add_argument("--verbose", action="store_true", help="print stats after each answer")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object with the text and stats")
@@ -73,12 +77,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _load_local(ctx: context.AppContext, args: argparse.Namespace) -> str:
-    model = ctx.library.get(args.model)
+    from fireside.core.cli.source_pull import local_or_pull
+
+    model = local_or_pull(ctx, args.model)  # hf.co/…, github:…, URLs: pulled if missing
     if model.error:
         from fireside.core.errors import BadModelFileError
 
         raise BadModelFileError(f"{model.name}: {model.error}")
-    settings = LoadSettings(n_ctx=args.ctx, n_threads=args.threads, n_gpu_layers=args.gpu_layers)
+    settings = LoadSettings(n_ctx=args.ctx, n_threads=args.threads)
+    layers = offload.resolve(args.gpu_layers, model.meta, settings)
+    settings.n_gpu_layers = layers.n_gpu_layers
+    if layers.message:
+        note(layers.message)
     ctx.engine.load(model.path, settings, name=model.name)
     ctx.library.touch(model.name)
     return model.name

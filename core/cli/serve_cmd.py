@@ -11,6 +11,8 @@ from typing import Any
 from fireside.core import context
 from fireside.core.cli.output import emit_json, note
 from fireside.core.errors import BadModelFileError
+from fireside.core.hardware import offload
+from fireside.core.hardware.offload import CHOICES_HELP, parse_gpu_layers
 
 API_KEY_ENV = "FIRESIDE_API_KEY"
 
@@ -29,9 +31,16 @@ def register(sub: Any) -> None:
                         f"prefer {API_KEY_ENV}=KEY or the key saved in Settings)")
     p.add_argument("--ctx", type=int, default=None, help="context length for --model")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for --model")
+    p.add_argument("--gpu-layers", type=parse_gpu_layers, default=argparse.SUPPRESS,
+                   metavar="N|max|auto",
+                   help=f"GPU layers for --model: {CHOICES_HELP.replace('; default', '')}; "
+                        "default: the model's saved settings, else auto")
     p.add_argument("--parallel", type=int, default=None, metavar="N",
                    help="requests decoded together for --model (default 4; 1 = one at a "
                         "time). They share the context rather than splitting it")
+    p.add_argument("--max-tokens", type=int, default=None, metavar="N",
+                   help="tokens a reply may run to when its request names no limit (like "
+                        "llama-server's -n; default: none for chat, 16 for /v1/completions)")
     p.add_argument("--cors", action="append", default=None, metavar="ORIGIN",
                    help="allow browser requests from ORIGIN (repeatable)")
     p.set_defaults(handler=cmd_serve)
@@ -50,7 +59,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = replace(server, host=args.host if args.host is not None else server.host,
                      port=args.port if args.port is not None else server.port,
                      api_key=api_key,
-                     cors_origins=args.cors if args.cors else server.cors_origins)
+                     cors_origins=args.cors if args.cors else server.cors_origins,
+                     default_max_tokens=args.max_tokens if args.max_tokens is not None
+                     else server.default_max_tokens)
     runner = ServerRunner(ctx, server, state_file=state_path(ctx.paths.data))
     from fireside.core.server.security import check_bind
 
@@ -63,6 +74,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         load = replace(load, n_ctx=args.ctx or load.n_ctx,
                        n_threads=args.threads or load.n_threads,
                        parallel=args.parallel or load.parallel)
+        if hasattr(args, "gpu_layers") or model.name not in stored.load:
+            layers = offload.resolve(getattr(args, "gpu_layers", offload.AUTO), model.meta,
+                                     load)
+            load = replace(load, n_gpu_layers=layers.n_gpu_layers)
+            if layers.message:
+                note(layers.message)
         note(f"Loading {model.name}…")
         ctx.engine.load(model.path, load, name=model.name)
         ctx.library.touch(model.name)
@@ -126,9 +143,15 @@ def cmd_ps(args: argparse.Namespace) -> int:
             note(f"no Fireside server is running for {home} (start one with `fireside serve`)"
                  + (f"; removed the record of pid {stale.pid}, which is gone" if stale else ""))
         return 1
+    from fireside.core.cli.control_cmd import ps_details, ps_lines
+
+    details = ps_details()  # memory, slots, queue (core/server/admin.py); {} if refused
     if args.json:
-        emit_json({"running": True, **health, "base_url": card.base_url, "home": str(home),
-                   "pid": card.pid, "port": card.port})
+        emit_json({"running": True, **health, **details, "base_url": card.base_url,
+                   "home": str(home), "pid": card.pid, "port": card.port})
+    elif details:
+        print(f"server  {card.base_url}  (pid {card.pid}, port {card.port})\nhome    {home}")
+        print("\n".join(f"{k:<7} {v}" for k, v in ps_lines(details)))
     else:
         model = health.get("model") or "(no model loaded)"
         print(f"server  {card.base_url}  (pid {card.pid}, port {card.port})\nhome    {home}"

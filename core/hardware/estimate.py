@@ -24,14 +24,19 @@ context     measured   weights + KV (exact)   remainder = runtime overhead
 8192       299.0 MiB   92.1 + 180.0 MiB       26.9 MiB
 =========  =========  =====================  ======================================
 
+llama.cpp's compute reservation (``compute_buffer_bytes``): the larger of the output stage's
+logits and a layer's activations plus the f16 KQ masks, which grow with the context (the
+starter's logits dominate: 98.25 MiB at 512 and at 8192). It is virtual on the CPU (see below)
+but reserved in full in VRAM, so it matters for offload.
+
 A ``vocab_only=True`` load of the same file adds 17.6 MiB (token strings, BPE merges and their
 hash maps, the GGUF metadata copy): 375 bytes per vocabulary entry. The rest, ~8.8 MiB, is
 context state (graph metadata, output buffer, thread pool, the compute-buffer pages a short
 decode touches, the engine's Python-side buffers) and does not vary with context. llama.cpp
-*reserves* a worst-case compute buffer (102.5 MiB here at n_ubatch 512 = 4 bytes x n_ubatch x
-(n_vocab + ~6 x n_embd)), but on the CPU its pages are only resident once used: a 400-token
-prompt added 11.3 MiB more, i.e. ~13 floats per embedding dimension per batch token, which is
-``prefill_extra_bytes``. KV sizes match llama.cpp's logged "KV buffer size" to the byte.
+*reserves* a worst-case compute buffer (98.25 MiB here at n_ubatch 512), but on the CPU its
+pages are only resident once used: a 400-token prompt added 11.3 MiB more, i.e. ~13 floats
+per embedding dimension per batch token, which is ``prefill_extra_bytes``. KV sizes match
+llama.cpp's logged "KV buffer size" to the byte.
 
 GPU figures are *not* calibrated on real hardware (the dev box has none): offloaded layers move
 their weights and KV to VRAM, the compute buffer is reserved in full there, and each GPU used
@@ -63,6 +68,8 @@ VOCAB_BYTES_PER_TOKEN = 375
 RUNTIME_BASE_BYTES = int(8.8 * MiB)
 #: Floats of activations per embedding dimension per prefill batch token (measured on CPU).
 ACT_FLOATS_PER_EMBD = 13
+#: The KQ mask: one f16 per KV cell per ubatch token (flash attention's layout).
+KQ_MASK_BYTES = 2
 #: CUDA/ROCm runtime + cuBLAS context per GPU used. Typical, not calibrated here (no GPU).
 GPU_CONTEXT_BYTES = 350 * MiB
 #: Keep this much of the available RAM/VRAM free: the OS, page cache and other apps move.
@@ -152,24 +159,52 @@ def _row_bytes(kv_type: str, n_elements: int) -> int:
     return n_elements * num // den
 
 
+def _is_swa(meta: ModelMeta, layer: int) -> bool:
+    if meta.swa_layer_flags:
+        return 0 <= layer < len(meta.swa_layer_flags) and meta.swa_layer_flags[layer]
+    # A ModelMeta built by hand with only a count: the first layers are taken to slide.
+    return layer < meta.sliding_window_layers
+
+
 def kv_cell_count(meta: ModelMeta, layer: int, n_ctx: int, n_ubatch: int,
-                  swa_full: bool) -> int:
-    """KV cells layer ``layer`` keeps. Sliding-window layers keep window + one ubatch, padded,
-    unless llama.cpp's ``swa_full`` (its default, and what the engine uses) keeps them full."""
-    if swa_full or not meta.sliding_window or not meta.sliding_window_layers:
+                  swa_full: bool, n_seq: int = 1) -> int:
+    """KV cells layer ``layer`` keeps. Sliding-window layers keep the window per sequence plus
+    one ubatch, padded to 256 (llama.cpp's ``llama_kv_cache_iswa``; the engine's cache is
+    unified over its ``n_seq`` slots), unless ``swa_full`` keeps them full-size."""
+    if swa_full or not meta.sliding_window or not _is_swa(meta, layer):
         return n_ctx
-    # Without per-layer flags in ModelMeta, the SWA layers are taken to be the first ones of
-    # each repeating pattern; only the count matters for the total.
-    if layer >= meta.sliding_window_layers:
-        return n_ctx
-    return min(n_ctx, padded_context(meta.sliding_window + n_ubatch))
+    want = min(n_ctx, meta.sliding_window * max(1, n_seq) + n_ubatch)
+    return math.ceil(want / CTX_PAD) * CTX_PAD
 
 
-def kv_layer_bytes(meta: ModelMeta, kv_type: str, cells: int) -> int:
-    """K and V of one layer: cells x KV heads x head dim, per llama.cpp's row size."""
-    k = _row_bytes(kv_type, meta.head_count_kv * meta.key_length)
-    v = _row_bytes(kv_type, meta.head_count_kv * meta.value_length)
+def kv_layer_bytes(meta: ModelMeta, kv_type: str, cells: int, layer: int = 0) -> int:
+    """K and V of one layer: cells x its KV heads x head dim, per llama.cpp's row size."""
+    heads = meta.kv_heads(layer)
+    k = _row_bytes(kv_type, heads * meta.key_length)
+    v = _row_bytes(kv_type, heads * meta.value_length)
     return cells * (k + v)
+
+
+def compute_buffer_bytes(meta: ModelMeta, n_ctx: int, n_ubatch: int, *, swa_full: bool = False,
+                         n_seq: int = 1) -> int:
+    """llama.cpp's worst-case compute reservation (flash attention on, as the engine loads).
+
+    ggml's allocator reuses memory, so the buffer is the larger of two peaks: the output stage
+    (f32 logits of one ubatch + two hidden states) and a layer (its FFN activations and
+    hidden states, while the f16 KQ masks are live: one over the full cache and, for
+    sliding-window models, one over the window cache). The mask grows with the context, so a
+    small-vocabulary model's buffer does too; a large vocabulary's logits usually dominate.
+    Checked against llama.cpp's "compute buffer size" on the starter and on synthetic llama,
+    qwen2, OpenELM, gemma2 and gemma3 files (tests/hardware/test_synthetic_archs.py)."""
+    ff = meta.feed_forward_length or 3 * meta.embedding_length
+    emb = meta.embedding_length
+    cells = n_ctx
+    swa = [i for i in range(meta.block_count) if _is_swa(meta, i)] if meta.sliding_window else []
+    if swa:
+        cells += kv_cell_count(meta, swa[0], n_ctx, n_ubatch, swa_full, n_seq)
+    output = 4 * n_ubatch * (meta.vocab_size + 2 * emb)
+    layer = 4 * n_ubatch * (2 * ff + 5 * emb) + KQ_MASK_BYTES * cells * n_ubatch
+    return max(output, layer)
 
 
 def _gpu_layer_start(meta: ModelMeta, n_gpu_layers: int) -> tuple[int, int]:
@@ -180,7 +215,7 @@ def _gpu_layer_start(meta: ModelMeta, n_gpu_layers: int) -> tuple[int, int]:
 
 
 def estimate(meta: ModelMeta, n_ctx: int, *, n_gpu_layers: int = 0, kv_type: str = "f16",
-             n_batch: int = 512, swa_full: bool = True) -> Estimate:
+             n_batch: int = 512, swa_full: bool = False, n_seq: int = 1) -> Estimate:
     """Predicted memory for ``meta`` loaded with these settings (see the module docstring)."""
     ctx = padded_context(n_ctx or meta.context_length or 4096)
     n_ubatch = max(1, min(n_batch, 512))  # llama-cpp-python's n_ubatch = min(n_batch, 512)
@@ -190,7 +225,8 @@ def estimate(meta: ModelMeta, n_ctx: int, *, n_gpu_layers: int = 0, kv_type: str
     w_gpu = sum(b for i, b in enumerate(layers) if i >= first_gpu)
     kv_cpu = kv_gpu = 0
     for i in range(meta.block_count):
-        b = kv_layer_bytes(meta, kv_type, kv_cell_count(meta, i, ctx, n_ubatch, swa_full))
+        b = kv_layer_bytes(meta, kv_type, kv_cell_count(meta, i, ctx, n_ubatch, swa_full, n_seq),
+                           i)
         if i >= first_gpu:
             kv_gpu += b
         else:
@@ -208,7 +244,7 @@ def estimate(meta: ModelMeta, n_ctx: int, *, n_gpu_layers: int = 0, kv_type: str
         tied = meta.output_bytes < 1.7 * out_matrix
         out_gpu = out_matrix
         out_cpu = meta.output_bytes if tied else meta.output_bytes - out_matrix
-    compute = 4 * n_ubatch * (meta.vocab_size + 6 * meta.embedding_length)
+    compute = compute_buffer_bytes(meta, ctx, n_ubatch, swa_full=swa_full, n_seq=n_seq)
     gpu_fixed = compute + GPU_CONTEXT_BYTES if n_gpu >= 1 else 0
     cpu_fraction = first_gpu / max(1, meta.block_count) if meta.block_count else 1.0
     prefill = int(4 * ACT_FLOATS_PER_EMBD * meta.embedding_length * n_ubatch
@@ -273,17 +309,18 @@ def _fits(est: Estimate, ram: int, vram: int, unified: bool) -> bool:
 
 
 def _judge(meta: ModelMeta, n_ctx: int, n_gpu_layers: int | None, kv_type: str, n_batch: int,
-           swa_full: bool, ram: int, vram: int, unified: bool) -> tuple[Estimate, str, int]:
+           swa_full: bool, n_seq: int, ram: int, vram: int,
+           unified: bool) -> tuple[Estimate, str, int]:
     total_layers = meta.block_count + 1
     if n_gpu_layers is None:  # auto: the most layers that fit, then CPU only
         candidates = list(range(total_layers, -1, -1)) if vram > 0 else [0]
     else:
         candidates = [min(total_layers, total_layers if n_gpu_layers < 0 else n_gpu_layers)]
     est = estimate(meta, n_ctx, n_gpu_layers=candidates[0], kv_type=kv_type, n_batch=n_batch,
-                   swa_full=swa_full)
+                   swa_full=swa_full, n_seq=n_seq)
     for n in candidates:
         est = estimate(meta, n_ctx, n_gpu_layers=n, kv_type=kv_type, n_batch=n_batch,
-                       swa_full=swa_full)
+                       swa_full=swa_full, n_seq=n_seq)
         if _fits(est, ram, vram, unified):
             verdict = ("fits_gpu" if n == total_layers else
                        "partial_offload" if n > 0 else "cpu_only")
@@ -292,20 +329,20 @@ def _judge(meta: ModelMeta, n_ctx: int, n_gpu_layers: int | None, kv_type: str, 
 
 
 def fit(meta: ModelMeta, hw: HardwareInfo, *, n_ctx: int = 0, n_gpu_layers: int | None = None,
-        kv_type: str = "f16", n_batch: int = 512, swa_full: bool = True,
+        kv_type: str = "f16", n_batch: int = 512, swa_full: bool = False, n_seq: int = 1,
         reclaim_bytes: int = 0) -> Fit:
     """Judge one configuration. ``n_gpu_layers=None`` means auto (most that fit)."""
     ram, vram, unified = budgets(hw, reclaim_bytes)
     if not gpu_usable(hw):  # llama.cpp ignores GPU layers it cannot place: all on the CPU
         n_gpu_layers = 0
     ctx = n_ctx or meta.context_length or 4096
-    est, verdict, layers = _judge(meta, ctx, n_gpu_layers, kv_type, n_batch, swa_full,
+    est, verdict, layers = _judge(meta, ctx, n_gpu_layers, kv_type, n_batch, swa_full, n_seq,
                                   ram, vram, unified)
     trained = meta.context_length or ctx
     lo, hi = 0, max(1, padded_context(trained) // CTX_PAD)
     while lo < hi:  # largest k with k*256 fitting; fitting is monotonic in the context
         mid = (lo + hi + 1) // 2
-        _, v, _ = _judge(meta, mid * CTX_PAD, n_gpu_layers, kv_type, n_batch, swa_full,
+        _, v, _ = _judge(meta, mid * CTX_PAD, n_gpu_layers, kv_type, n_batch, swa_full, n_seq,
                          ram, vram, unified)
         if v == "too_large":
             hi = mid - 1
@@ -347,12 +384,12 @@ class LoadCheck:
 
 
 def check_load(meta: ModelMeta, settings: LoadSettings, hw: HardwareInfo, *,
-               override: bool = False, reclaim_bytes: int = 0,
-               swa_full: bool = True) -> LoadCheck:
+               override: bool = False, reclaim_bytes: int = 0) -> LoadCheck:
     """The one refusal rule for every front: refuse a load predicted not to fit, unless the
     user explicitly overrides (then it is allowed and the reason is kept for a warning)."""
     result = fit(meta, hw, n_ctx=settings.n_ctx, n_gpu_layers=settings.n_gpu_layers,
-                 kv_type=settings.kv_cache_type, n_batch=settings.n_batch, swa_full=swa_full,
+                 kv_type=settings.kv_cache_type, n_batch=settings.n_batch,
+                 swa_full=settings.swa_full, n_seq=settings.parallel,
                  reclaim_bytes=reclaim_bytes)
     if result.verdict != "too_large":
         return LoadCheck(True, False, result.reason, result)

@@ -185,6 +185,9 @@ def llama_backends() -> dict[str, Any]:
             info[key] = bool(getattr(llama_cpp, fn)())
         except Exception:
             info[key] = None
+    from fireside.core.hardware.backend import registry
+
+    info.update(registry())  # "backend": cpu|cuda|metal|vulkan|hip, ggml's devices
     try:
         info["system_info"] = llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip()
     except Exception:

@@ -227,7 +227,7 @@ class Fetcher:
         if plan.sha256 and got != plan.sha256:
             discard(part)
             raise DownloadError(
-                f"{plan.path}: sha256 mismatch (got {got[:12]}…, the Hub says "
+                f"{plan.path}: sha256 mismatch (got {got[:12]}…, the source says "
                 f"{plan.sha256[:12]}…); the corrupt file was discarded — try again")
         return got
 

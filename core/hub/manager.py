@@ -19,12 +19,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fireside.core.atomic import write_json_atomic
 from fireside.core.errors import FiresideError
 from fireside.core.hub.common import HubConfig
 from fireside.core.hub.download import Control, Fetcher, Stopped, discard, download_verified
-from fireside.core.models.library import Library
+from fireside.core.models.library import Library, LocalModel
+
+if TYPE_CHECKING:
+    from fireside.core.hub.sources import Resolved
 
 log = logging.getLogger("fireside.hub.queue")
 QUEUED, RUNNING, PAUSED, DONE, FAILED, CANCELLED = (
@@ -46,6 +50,7 @@ class DownloadJob:
     error: str = ""
     model_name: str = ""
     verified: str = ""  # what was checked once done: "sha256 verified" or "size checked ..."
+    source: dict[str, Any] | None = None  # a resolved URL/GitHub reference (Resolved.to_json)
     control: Control = field(default_factory=Control, repr=False)
     _mark: tuple[float, int] = (0.0, 0)
 
@@ -104,9 +109,11 @@ class DownloadManager:
             return list(self._jobs.values())
 
     def submit(self, repo: str, files: list[str], *, revision: str = "",
-               license_id: str = "", total_bytes: int = 0, start: bool = True) -> DownloadJob:
+               license_id: str = "", total_bytes: int = 0, start: bool = True,
+               source: dict[str, Any] | None = None) -> DownloadJob:
         job = DownloadJob(next(self._ids), repo, list(files), revision, license_id,
-                          total_bytes=total_bytes, state=QUEUED if start else PAUSED)
+                          total_bytes=total_bytes, state=QUEUED if start else PAUSED,
+                          source=source)
         with self._lock:
             for other in self._jobs.values():
                 if other.key == job.key and other.state in (QUEUED, RUNNING, PAUSED):
@@ -117,6 +124,17 @@ class DownloadManager:
         if start:
             self._queue.put(job.id)
         return job
+
+    def submit_resolved(self, resolved: Resolved, *, start: bool = True) -> DownloadJob:
+        """Queue a URL, GitHub or ``hf.co/`` reference resolved by core/hub/sources.py."""
+        names = [f.name for f in resolved.files]
+        if resolved.kind == "hf":
+            return self.submit(resolved.repo, names, revision=resolved.revision,
+                               license_id=resolved.license.license_id,
+                               total_bytes=resolved.size, start=start)
+        return self.submit(resolved.folder, names, revision=resolved.revision,
+                           license_id=resolved.license.license_id, total_bytes=resolved.size,
+                           start=start, source=resolved.to_json())
 
     def pause(self, job_id: int) -> None:
         job = self._jobs[job_id]
@@ -148,7 +166,8 @@ class DownloadManager:
                 raw = json.loads(path.read_text(encoding="utf-8"))
                 job = self.submit(raw["repo"], raw["files"], revision=raw.get("revision", ""),
                                   license_id=raw.get("license_id", ""),
-                                  total_bytes=int(raw.get("total_bytes", 0)), start=False)
+                                  total_bytes=int(raw.get("total_bytes", 0)), start=False,
+                                  source=raw.get("source"))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("unreadable download job %s (%s); ignored", path.name, exc)
                 continue
@@ -170,7 +189,8 @@ class DownloadManager:
         try:  # atomic: a full disk never leaves half a job file that hides the resume
             write_json_atomic(self._job_file(job), {
                 "repo": job.repo, "files": job.files, "revision": job.revision,
-                "license_id": job.license_id, "total_bytes": job.total_bytes})
+                "license_id": job.license_id, "total_bytes": job.total_bytes,
+                **({"source": job.source} if job.source else {})})
         except OSError as exc:  # the download itself may still fit; it just won't be restored
             log.warning("cannot record download %s (%s); it will not resume after a restart",
                         job.label, exc.strerror or exc)
@@ -218,6 +238,9 @@ class DownloadManager:
 
         config = self.config()
         try:
+            if job.source is not None:
+                self._run_source(job, config, progress)
+                return
             model, verification = download_verified(
                 config, self.library, self.downloads_dir, job.repo, job.files,
                 revision=job.revision or None, license_id=job.license_id, progress=progress,
@@ -238,8 +261,23 @@ class DownloadManager:
             job.error = f"unexpected error: {exc}"
             self._set(job, FAILED)
             return
+        self._done(job, model, verification.summary())
+
+    def _done(self, job: DownloadJob, model: LocalModel, verified: str) -> None:
         job.model_name = model.name
-        job.verified = verification.summary()
+        job.verified = verified
         job.done_bytes = job.total_bytes = model.size_bytes
         self._job_file(job).unlink(missing_ok=True)
         self._set(job, DONE)
+
+    def _run_source(self, job: DownloadJob, config: HubConfig,
+                    progress: Callable[[int, int], None]) -> None:
+        """A URL or GitHub job: the same Fetcher, via core/hub/source_download.py."""
+        from fireside.core.hub.source_download import download_resolved
+        from fireside.core.hub.sources import Resolved
+
+        assert job.source is not None
+        out = download_resolved(Resolved.from_json(job.source), self.library,
+                                self.downloads_dir, hub=config, progress=progress,
+                                control=job.control)
+        self._done(job, out.model, out.note)

@@ -25,13 +25,17 @@ that starts alone keeps only its own slot's cache, as ``llama-server -np 1`` wou
 from __future__ import annotations
 
 import ctypes
+import logging
 import time
 from typing import Any
 
 import llama_cpp
 
 from fireside.core.errors import FiresideError
+from fireside.core.inference import sampler
 from fireside.core.inference.sequence import Sequence
+
+log = logging.getLogger("fireside.inference")
 
 
 def widen_context(llm: Any, n_ctx: int, n_batch: int, n_seq: int) -> None:
@@ -77,6 +81,7 @@ class Batcher:
         self.llm = llm
         self.ctx = llm._ctx.ctx
         self.vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
+        self.n_swa = int(llama_cpp.llama_model_n_swa(llm._model.model))
         self.n_ctx = n_ctx
         self.n_batch = max(n_batch, n_slots)
         self.slots: list[list[int]] = [[] for _ in range(n_slots)]
@@ -204,6 +209,13 @@ class Batcher:
         self._busy.add(slot)
         keep = min(_common_prefix(self.slots[slot], tokens), max_keep)
         mem = llama_cpp.llama_get_memory(self.ctx)
+        if keep and self.n_swa:
+            # A window-sized SWA cache may no longer hold the window the kept prefix's tail
+            # attends to (llama-server's check): then the prompt is read again.
+            pos_min = llama_cpp.llama_memory_seq_pos_min(mem, slot)
+            log.debug("slot %d: keep %d, SWA cache from position %d", slot, keep, pos_min)
+            if pos_min > 0 and pos_min > keep - self.n_swa:
+                keep = 0
         if not llama_cpp.llama_memory_seq_rm(mem, slot, keep, -1):
             llama_cpp.llama_memory_seq_rm(mem, slot, 0, -1)
             keep = 0
@@ -235,19 +247,12 @@ class Batcher:
             return self.resume(seq, running)
         seq.started = time.perf_counter()
         tokens = seq.tokens
+        # Seed, bias and grammar are the request's own: one seeded API call never fixes the
+        # window's "random" replies (no Llama._seed / set_seed() state is used). Built before
+        # a slot is claimed: a bad grammar or bias fails the request and nothing else.
+        seq.sampler = sampler.build(self.llm, self.vocab, seq.params, seq.grammar)
         slot, keep = self._claim(seq, tokens, len(tokens) - 1, running)  # >= 1 for logits
         cached = self.slots[slot]
-        # The sampler chain takes Llama._seed when it is built, and set_seed() stays in force:
-        # every request sets its own, so one seeded API call never fixes the window's
-        # "random" replies (LLAMA_DEFAULT_SEED asks llama.cpp for a fresh random seed).
-        seed = seq.params.seed
-        self.llm.set_seed(llama_cpp.LLAMA_DEFAULT_SEED if seed is None or seed < 0
-                          else seed & 0xFFFFFFFF)
-        p = seq.params
-        seq.sampler = self.llm._init_sampler(
-            top_k=p.top_k, top_p=p.top_p, min_p=p.min_p, temp=p.temperature,
-            repeat_penalty=p.repeat_penalty, frequency_penalty=p.frequency_penalty,
-            presence_penalty=p.presence_penalty, grammar=seq.grammar)
         last = 0
         seq.progress(keep, len(tokens))
         for begin in range(keep, len(tokens), self.n_batch):

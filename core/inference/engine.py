@@ -138,7 +138,7 @@ class Engine:
             n_threads=settings.n_threads or default_threads(),
             n_gpu_layers=settings.n_gpu_layers, flash_attn=flash,
             type_k=kv_type, type_v=kv_type, use_mmap=settings.use_mmap,
-            use_mlock=settings.use_mlock,
+            use_mlock=settings.use_mlock, swa_full=settings.swa_full,
             seed=settings.seed if settings.seed >= 0 else 0xFFFFFFFF, verbose=False)
         try:
             try:
@@ -190,11 +190,30 @@ class Engine:
         return self._llm, self._loaded
 
     # -- text ----------------------------------------------------------------------------
-    def tokenize(self, text: str, *, special: bool = True) -> list[int]:
+    def tokenize(self, text: str, *, special: bool = True, add_bos: bool = False) -> list[int]:
         """On the calling thread, beside the batch: it reads the vocabulary only."""
         with self._readers.reading():
             llm, _ = self._require()
-            return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=special))
+            return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
+
+    def detokenize(self, ids: list[int]) -> str:
+        """Token ids back to text, beside the batch like :meth:`tokenize`."""
+        from fireside.core.inference.embed import check_token_ids
+
+        with self._readers.reading():
+            llm, _ = self._require()
+            data = llm.detokenize(check_token_ids(llm, ids, "tokens"))
+        return bytes(data).decode("utf-8", errors="replace")
+
+    def slots(self) -> list[dict[str, Any]]:
+        """Each slot of the batch: cached tokens and whether a request is using it."""
+        batcher = self._batcher
+        if batcher is None:
+            return []
+        busy = {seq.slot: seq for seq in list(self._owner.running)}
+        return [{"id": i, "n_cached": len(cached), "is_processing": i in busy,
+                 "n_decoded": len(busy[i].decoded) if i in busy else 0}
+                for i, cached in enumerate(list(batcher.slots))]
 
     def render_chat(self, messages: list[dict[str, Any]],
                     tools: list[dict[str, Any]] | None = None) -> str:
@@ -243,6 +262,10 @@ class Engine:
 
             def prepare() -> tuple[list[int], list[str]]:
                 llm, _ = self._require()
+                if isinstance(text, list):  # token ids from an API client
+                    from fireside.core.inference.embed import check_token_ids
+
+                    return list(check_token_ids(llm, text, "prompt")), list(params.stop)
                 return list(llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)), \
                     list(params.stop)
 
@@ -315,45 +338,42 @@ class Engine:
             seq.future.set_result(result)
 
     # -- embeddings ----------------------------------------------------------------------
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        """Mean-pooled, normalised embeddings from the loaded model's context.
+    def embed(self, inputs: list[str] | list[str | list[int]]) -> list[list[float]]:
+        """Mean-pooled, normalised embeddings: :meth:`embed_counted` without the count."""
+        return self.embed_counted(inputs)[0]
+
+    def embed_counted(self, inputs: list[str] | list[str | list[int]]
+                      ) -> tuple[list[list[float]], int]:
+        """Embeddings of texts or token-id lists, and the tokens read, from the loaded context.
 
         The context is switched into embedding mode for the call and back afterwards, so no
         second copy of the model is ever loaded for it.
         """
-        return self._owner.call(lambda: self._embed_owned(texts))
+        return self._owner.call(lambda: self._embed_owned(list(inputs)))
 
-    def _embed_owned(self, texts: list[str]) -> list[list[float]]:
+    def _embed_owned(self, inputs: list[str | list[int]]) -> tuple[list[list[float]], int]:
         import llama_cpp
+
+        from fireside.core.inference.embed import check_token_ids, embed_tokens
 
         llm, loaded = self._require()
         out: list[list[float]] = []
+        read = 0
         llm.context_params.embeddings = True
         llama_cpp.llama_set_embeddings(llm._ctx.ctx, True)
         try:
-            for text in texts:
-                tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
-                if len(tokens) >= loaded.n_ctx:
-                    raise ContextOverflowError(
-                        f"input is {len(tokens)} tokens; the context holds {loaded.n_ctx}",
-                        len(tokens), loaded.n_ctx)
-                out.append(_pool(llm.embed(text, normalize=False, truncate=False)))
+            for item in inputs:
+                tokens = (check_token_ids(llm, item, "input") if isinstance(item, list) else
+                          llm.tokenize(item.encode("utf-8"), add_bos=True, special=False))
+                read += len(tokens)
+                out.append(embed_tokens(llm, tokens, loaded.n_ctx))
         finally:
             llama_cpp.llama_set_embeddings(llm._ctx.ctx, False)
             llm.context_params.embeddings = False
             llm.reset()
             if self._batcher is not None:
-                self._batcher.forget()  # embed() cleared the KV cache behind our back
-        return out
-
-
-def _pool(vectors: Any) -> list[float]:
-    """Mean-pool per-token vectors (models without a pooling head) and L2-normalise."""
-    rows = vectors if vectors and isinstance(vectors[0], list) else [vectors]
-    dim = len(rows[0])
-    mean = [sum(row[i] for row in rows) / len(rows) for i in range(dim)]
-    norm = sum(v * v for v in mean) ** 0.5 or 1.0
-    return [v / norm for v in mean]
+                self._batcher.forget()  # the KV cache was cleared behind the batch's back
+        return out, read
 
 
 def default_threads() -> int:

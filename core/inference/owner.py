@@ -89,6 +89,7 @@ class OwnerThread:
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self.running: list[Sequence] = []
         self._closing: threading.Thread | None = None
         self._waiting = 0
 
@@ -171,6 +172,7 @@ class OwnerThread:
             previous.join()
         backlog: deque[_Call | Sequence] = deque()
         running: list[Sequence] = []
+        self.running = running  # read by status pages (a snapshot copy; the GIL keeps it whole)
         closing = False
         while True:
             if not closing:

@@ -26,6 +26,11 @@ class LoadSettings:
     # Requests decoded together (llama-server's -np). The KV cache is shared, not split, so
     # one request alone still gets the whole context.
     parallel: int = 4
+    # Sliding-window layers keep only their window (+ one batch per sequence), as llama-server
+    # does by default; True keeps them full-size (llama.cpp's Llama() default): a gemma3 at 32k
+    # then holds 1,536 MiB of KV instead of ~300 MiB. Full size only matters for context
+    # shifting and prompt-cache reuse beyond the window.
+    swa_full: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,6 +48,7 @@ class SamplingParams:
     max_tokens: int | None = 512
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
+    logit_bias: dict[int, float] = field(default_factory=dict)  # token id -> added to its logit
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,9 +96,9 @@ class ChatRequest:
 
 @dataclass
 class TextRequest:
-    """Raw text to continue (no chat template)."""
+    """Raw text (or token ids) to continue, no chat template."""
 
-    prompt: str
+    prompt: str | list[int]
     params: SamplingParams = field(default_factory=SamplingParams)
     grammar: Any = None
     priority: int = 0

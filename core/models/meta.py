@@ -37,12 +37,58 @@ class ModelMeta:
     weights_bytes: int
     output_bytes: int
     layer_bytes: tuple[int, ...]
+    # Per-layer KV head counts where the header has an array (OpenELM); () = uniform.
+    head_count_kv_layers: tuple[int, ...] = ()
+    feed_forward_length: int = 0  # the largest layer's, for the compute-buffer estimate
+    # Which layers use the sliding window: the header's pattern, or llama.cpp's built-in one
+    # for the architecture (gemma2/gemma3 GGUFs carry no pattern key); () = none.
+    swa_layer_flags: tuple[bool, ...] = ()
+
+    def kv_heads(self, layer: int) -> int:
+        if 0 <= layer < len(self.head_count_kv_layers):
+            return self.head_count_kv_layers[layer]
+        return self.head_count_kv
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("chat_template")
-        data.pop("layer_bytes")
+        for key in ("chat_template", "layer_bytes", "head_count_kv_layers", "swa_layer_flags"):
+            data.pop(key)
         return data
+
+
+#: llama.cpp's hard-coded sliding-window patterns (src/models/<arch>.cpp, ``load_swa_pattern``):
+#: arch -> (period n, dense first, window when the header has none). Layer il slides when
+#: ``il % n < n - 1`` (or, dense first, when ``il % n != 0``).
+BUILTIN_SWA: dict[str, tuple[int, bool, int]] = {
+    "gemma2": (2, False, 4096), "gemma3": (6, False, 0), "gemma3n": (5, False, 0),
+    "gemma-embedding": (6, False, 0), "cohere2": (4, False, 0), "gpt-oss": (2, False, 0),
+    "exaone4": (4, False, 0), "afmoe": (4, False, 0),
+}
+
+
+def swa_flags(arch: str, blocks: int, window: int, pattern: Any) -> tuple[bool, ...]:
+    """Per-layer sliding-window flags, as llama.cpp derives them (``set_swa_pattern``)."""
+    if not window or not blocks:
+        return ()
+    if isinstance(pattern, list):
+        return tuple(bool(v) for v in pattern[:blocks]) + (False,) * (blocks - len(pattern))
+    period, dense_first, _ = BUILTIN_SWA.get(arch, (0, False, 0))
+    if isinstance(pattern, int | float) and not isinstance(pattern, bool):
+        period = int(pattern)
+    if period <= 0 and not isinstance(pattern, int | float):
+        return ()
+    if dense_first:
+        return tuple(period == 0 or il % period != 0 for il in range(blocks))
+    return tuple(period == 0 or il % period < period - 1 for il in range(blocks))
+
+
+def _ints(meta: dict[str, Any], key: str, blocks: int) -> tuple[int, ...]:
+    """A per-layer array (OpenELM's head counts) as a tuple; () for a scalar or none."""
+    value = meta.get(key)
+    if not isinstance(value, list) or not value:
+        return ()
+    ints = [int(v) for v in value[:blocks] if isinstance(v, int | float)]
+    return tuple(ints) if len(ints) == blocks else ()
 
 
 def _int(meta: dict[str, Any], key: str, default: int = 0) -> int:
@@ -81,12 +127,9 @@ def meta_from_header(header: GGUFHeader) -> ModelMeta:
     template = m.get("tokenizer.chat_template")
     lic = m.get("general.license")
     swa_pattern = m.get(p + "attention.sliding_window_pattern")
-    swa = _int(m, p + "attention.sliding_window")
-    swa_layers = 0
-    if swa and isinstance(swa_pattern, list):
-        swa_layers = sum(1 for v in swa_pattern if v)
-    elif swa and isinstance(swa_pattern, int) and swa_pattern > 1:
-        swa_layers = blocks - blocks // swa_pattern
+    swa = _int(m, p + "attention.sliding_window", BUILTIN_SWA.get(arch, (0, False, 0))[2])
+    flags = swa_flags(arch, blocks, swa, swa_pattern)
+    swa_layers = sum(flags)
     return ModelMeta(
         architecture=arch,
         name=str(m.get("general.name") or ""),
@@ -111,6 +154,9 @@ def meta_from_header(header: GGUFHeader) -> ModelMeta:
         weights_bytes=sum(layer_bytes) + output_bytes,
         output_bytes=output_bytes,
         layer_bytes=tuple(layer_bytes),
+        head_count_kv_layers=_ints(m, p + "attention.head_count_kv", blocks),
+        feed_forward_length=_int(m, p + "feed_forward_length"),
+        swa_layer_flags=flags,
     )
 
 

@@ -24,12 +24,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from fireside.core.context import AppContext
+from fireside.core.errors import FiresideError
+from fireside.core.hardware import offload
 from fireside.core.inference.engine import Engine
 from fireside.core.inference.handle import Handle
-from fireside.core.inference.types import ChatRequest, TextRequest
+from fireside.core.inference.types import ChatRequest, LoadSettings, TextRequest
 from fireside.core.remote.gateway import Gateway
+from fireside.core.server import llama_extras, structured
 from fireside.core.server import params as P
-from fireside.core.server import structured
+from fireside.core.server.admin import install_admin
 from fireside.core.server.jobs import Job, Registry, Submit, as_api_error, sse
 from fireside.core.server.models import ModelManager
 from fireside.core.server.openai_format import ChatFormat, TextFormat, embeddings_body
@@ -41,12 +44,17 @@ from fireside.core.server.security import (
     HostGuard,
     JsonOnly,
     OriginGuard,
+    PathAlias,
 )
 from fireside.core.settings import ServerSettings
 
 log = logging.getLogger("fireside.server")
 LogListener = Callable[[RequestLogEntry], None]
 RETRY_AFTER_S = 1  # a queue place frees as soon as one short answer ends
+COMPLETIONS_DEFAULT_MAX_TOKENS = 16  # OpenAI's default for /v1/completions (chat has none)
+# llama-server and many clients call the OpenAI routes without the /v1 prefix
+V1_ALIASES = ("/chat/completions", "/completions", "/embeddings", "/models", "/responses",
+              "/messages", "/rerank")
 
 
 @dataclass
@@ -84,8 +92,19 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
     if isinstance(source, AppContext):
         store = source.settings
         settings = settings or store.read().server
-        models = ModelManager(source.engine, source.library, settings,
-                              lambda name: store.read().load_settings_for(name))
+        library = source.library
+
+        def load_settings_for(name: str) -> LoadSettings:  # saved, else auto GPU layers
+            saved = store.read().load
+            if name in saved:
+                return saved[name]
+            try:
+                meta = library.get(name).meta
+            except FiresideError:
+                meta = None
+            return offload.settings_for(saved, name, meta)
+
+        models = ModelManager(source.engine, source.library, settings, load_settings_for)
         engine = source.engine
     else:
         engine = source
@@ -114,6 +133,7 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
     app.state.engine = engine
     _install_errors(app)
     _install_routes(app, state)
+    install_admin(app, state)
     # added innermost first: the request log sees everything, then Host, Origin, CORS, key…
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(JsonOnly)
@@ -121,10 +141,13 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"],
-                           allow_headers=["authorization", "content-type"])
+                           # whatever a browser SDK sends (openai-node's x-stainless-*):
+                           # the origin is what is checked, not the header names
+                           allow_headers=["*"])
     app.add_middleware(OriginGuard, allowed_origins=settings.cors_origins)
     app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts, bound_host=bound_host)
     app.add_middleware(RequestLog, emit=state.emit)
+    app.add_middleware(PathAlias, aliases=V1_ALIASES, prefix="/v1")
     return app
 
 
@@ -137,7 +160,8 @@ def _install_errors(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
         err = ApiError(exc.status_code, str(exc.detail), "invalid_request_error", None,
                        "not_found" if exc.status_code == 404 else None)
-        return JSONResponse(err.body(), status_code=exc.status_code)
+        return JSONResponse(err.body(), status_code=exc.status_code,
+                            headers=exc.headers)  # 405 keeps its Allow
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> Response:
@@ -199,6 +223,7 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         if sent is not None:
             return sent
         sampling = P.sampling(body)
+        sampling.max_tokens = sampling.max_tokens or state.settings.default_max_tokens or None
         messages = P.messages(body)
         stream, include_usage = P.stream_flags(body)
         grammar = structured.response_grammar(body)
@@ -217,7 +242,8 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         def submit() -> Handle:
             return engine.submit(ChatRequest(prepared, sampling, template_tools, grammar))
 
-        fmt = ChatFormat(name, plan, include_usage, info)
+        fmt = ChatFormat(name, plan, include_usage, info,
+                         split_reasoning=P.reasoning_format(body) != "none")
         # tool calls are only known once the answer is complete: stream them as one chunk
         return await _respond(request, state, submit, fmt, stream, live=plan is None)
 
@@ -226,6 +252,9 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         body = await _body(request)
         sampling = P.sampling(body)
         prompt = P.prompt(body)
+        if sampling.max_tokens is None:
+            sampling.max_tokens = (state.settings.default_max_tokens
+                                   or COMPLETIONS_DEFAULT_MAX_TOKENS)
         stream, include_usage = P.stream_flags(body)
         grammar = structured.response_grammar(body)
         info, name = await admit(request, body)
@@ -236,19 +265,16 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         fmt = TextFormat(name, include_usage, info)
         return await _respond(request, state, submit, fmt, stream, live=True)
 
+    llama_extras.register(app, state, loop_run, admit, _respond)
+
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
         body = await _body(request)
-        texts = P.embedding_inputs(body)
+        inputs = P.embedding_inputs(body)
         info, name = await admit(request, body)
         try:
-
-            def work() -> tuple[list[list[float]], int]:
-                vectors = engine.embed(texts)
-                return vectors, sum(len(engine.tokenize(t, special=False)) for t in texts)
-
             try:
-                vectors, tokens = await loop_run(work)
+                vectors, tokens = await loop_run(engine.embed_counted, inputs)
             except ApiError:
                 raise
             except Exception as exc:
@@ -277,10 +303,12 @@ async def _respond(request: Request, state: ServerState, submit: Submit, fmt: An
     except BaseException:
         state.models.end()
         raise
+    fmt.attach(handle)
     job = Job(handle, state.registry, state.models.end, live=live)
     if not stream:
         completion = await job.result(request.receive)
         return JSONResponse(fmt.body(completion))
     first = await job.first(request.receive)
-    return StreamingResponse(sse(job, first, fmt.chunk, fmt.final), media_type="text/event-stream",
+    return StreamingResponse(sse(job, first, fmt.chunk, fmt.final, fmt.DONE),
+                             media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})

@@ -20,7 +20,9 @@ from typing import Any
 from fireside.core.errors import (
     ContextOverflowError,
     FiresideError,
+    GrammarError,
     ModelNotLoadedError,
+    RequestError,
     TemplateError,
 )
 from fireside.core.inference.handle import Handle, Update
@@ -41,11 +43,14 @@ def as_api_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, ContextOverflowError):
-        return ApiError(413, f"This model's maximum context length is {exc.n_ctx} tokens, but "
+        return ApiError(400, f"This model's maximum context length is {exc.n_ctx} tokens, but "
                         f"the request needs {exc.prompt_tokens}. {exc}", param="messages",
                         code="context_length_exceeded")
     if isinstance(exc, ModelNotLoadedError):
         return ApiError(503, "no model is loaded", "server_error", "model", "model_not_loaded")
+    if isinstance(exc, RequestError):
+        code = "invalid_grammar" if isinstance(exc, GrammarError) else "invalid_value"
+        return ApiError(400, str(exc), param=exc.param, code=code)
     if isinstance(exc, TemplateError):
         return ApiError(400, str(exc), param="messages", code="template_error")
     if isinstance(exc, FiresideError):
@@ -143,7 +148,7 @@ class Job:
             watcher.cancel()
 
     async def first(self, receive: Callable[[], Any]) -> Update:
-        """The first news of a stream, so errors (413, 503…) still get their status code."""
+        """The first news of a stream, so errors (400, 503…) still get their status code."""
         watcher = asyncio.ensure_future(self.watch_disconnect(receive))
         try:
             update = await self.next()
@@ -169,7 +174,8 @@ def _answer(update: Update) -> Completion:
 
 
 async def sse(job: Job, first: Update, on_token: Callable[[str], str],
-              on_done: Callable[[Completion], list[str]]) -> AsyncIterator[str]:
+              on_done: Callable[[Completion], list[str]],
+              done: str = "data: [DONE]\n\n") -> AsyncIterator[str]:
     """SSE text for a job; closing the generator (client gone) cancels the generation."""
     loop = asyncio.get_running_loop()
     update: Update | None = first
@@ -189,7 +195,8 @@ async def sse(job: Job, first: Update, on_token: Callable[[str], str],
             assert news.completion is not None
             for chunk in on_done(news.completion):
                 yield chunk
-            yield "data: [DONE]\n\n"
+            if done:
+                yield done
             return
     finally:
         job.handle.cancel()  # no-op after a normal end; stops the engine if we were cut off

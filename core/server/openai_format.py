@@ -7,13 +7,17 @@ import json
 import secrets
 import struct
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from fireside.core.inference import reasoning
 from fireside.core.inference.types import Completion
 from fireside.core.server.structured import ToolPlan, parse_tool_calls
 
-FINGERPRINT = "fireside"
+if TYPE_CHECKING:
+    from fireside.core.inference.handle import Handle
 
+FINGERPRINT = "fireside"
 
 
 def note_usage(info: dict[str, Any], completion: Completion) -> None:
@@ -37,27 +41,46 @@ def _event(data: dict[str, Any]) -> str:
 
 
 class ChatFormat:
-    """``chat.completion`` bodies and ``chat.completion.chunk`` events for one request."""
+    """``chat.completion`` bodies and ``chat.completion.chunk`` events for one request.
+
+    A reasoning model's ``<think>`` block goes to ``reasoning_content`` (in the message and in
+    stream deltas), as llama-server's default ``reasoning_format`` and LM Studio return it;
+    ``reasoning_format: "none"`` in the request keeps the raw text in ``content``.
+    """
+
+    DONE = "data: [DONE]\n\n"
 
     def __init__(self, model: str, plan: ToolPlan | None, include_usage: bool,
-                 info: dict[str, Any]) -> None:
+                 info: dict[str, Any], *, split_reasoning: bool = True) -> None:
         self.id = "chatcmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
         self.model = model
         self.plan = plan
         self.include_usage = include_usage
         self.info = info
+        self.split_reasoning = split_reasoning
         self._started = False
+        self._opened: Callable[[], bool] = lambda: False
+        self._reasoning: reasoning.ReasoningStream | None = None
+
+    def attach(self, handle: Handle) -> None:
+        """The request's handle: whether its template opened a think block is known from it."""
+        self._opened = lambda: handle.opens_thinking
 
     def _message(self, completion: Completion) -> tuple[dict[str, Any], str]:
         note_usage(self.info, completion)
         finish = _finish(completion)
+        message: dict[str, Any] = {"role": "assistant", "content": completion.text}
+        if self.split_reasoning:
+            parts = reasoning.split(completion.text, opened=completion.opens_thinking)
+            if parts.had_reasoning:
+                message = {**message, "content": parts.content,
+                           "reasoning_content": parts.reasoning}
         if self.plan is not None:
-            content, calls = parse_tool_calls(completion.text, self.plan)
+            content, calls = parse_tool_calls(message["content"], self.plan)
             if calls:
-                return {"role": "assistant", "content": content, "tool_calls": calls}, \
-                    "tool_calls"
-        return {"role": "assistant", "content": completion.text}, finish
+                return {**message, "content": content, "tool_calls": calls}, "tool_calls"
+        return message, finish
 
     def body(self, completion: Completion) -> dict[str, Any]:
         message, finish = self._message(completion)
@@ -77,15 +100,32 @@ class ChatFormat:
             data["usage"] = None
         return data
 
-    def chunk(self, text: str) -> str:
-        delta: dict[str, Any] = {"content": text}
+    def _delta(self, thought: str, text: str) -> str:
+        delta: dict[str, Any] = {}
+        if thought:
+            delta["reasoning_content"] = thought
+        if text:
+            delta["content"] = text
+        if not delta:
+            return ""
         if not self._started:
             self._started = True
-            delta["role"] = "assistant"
+            delta = {"role": "assistant", **delta}
         return _event(self._chunk(delta, None))
+
+    def chunk(self, text: str) -> str:
+        if not self.split_reasoning:
+            return self._delta("", text)
+        if self._reasoning is None:  # first text: the request has started, the prompt is known
+            self._reasoning = reasoning.ReasoningStream(opened=self._opened())
+        return self._delta(*self._reasoning.feed(text))
 
     def final(self, completion: Completion) -> list[str]:
         events = []
+        if self._reasoning is not None:
+            held = self._delta(*self._reasoning.flush())
+            if held:
+                events.append(held)
         message, finish = self._message(completion)
         if not self._started:  # nothing streamed yet (tools, or an empty answer)
             self._started = True
@@ -106,12 +146,17 @@ class ChatFormat:
 class TextFormat:
     """``text_completion`` bodies and chunks for ``/v1/completions``."""
 
+    DONE = "data: [DONE]\n\n"
+
     def __init__(self, model: str, include_usage: bool, info: dict[str, Any]) -> None:
         self.id = "cmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
         self.model = model
         self.include_usage = include_usage
         self.info = info
+
+    def attach(self, handle: Handle) -> None:
+        """Nothing to learn from the handle: plain completions have no reasoning split."""
 
     def _wrap(self, text: str, finish: str | None) -> dict[str, Any]:
         return {"id": self.id, "object": "text_completion", "created": self.created,

@@ -55,7 +55,9 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     _check_tree(body)
-    return body
+    # Clients that serialise unset fields as null ("tool_choice": null, "stream": null) mean
+    # "not set", as OpenAI reads them.
+    return {key: value for key, value in body.items() if value is not None}
 
 
 def _check_tree(body: dict[str, Any]) -> None:
@@ -139,7 +141,27 @@ def sampling(body: dict[str, Any]) -> SamplingParams:
     if seed is not None:
         params.seed = seed & 0xFFFFFFFF
     params.stop = _stop(body.get("stop"))
+    params.logit_bias = _logit_bias(body.get("logit_bias"))
     return params
+
+
+def _logit_bias(value: Any) -> dict[int, float]:
+    """OpenAI's {"token id": bias} (or llama-server's [[id, bias], …]), bias in -100..100."""
+    if value is None:
+        return {}
+    pairs = value.items() if isinstance(value, dict) else value
+    out: dict[int, float] = {}
+    try:
+        for token, bias in pairs:
+            token_id = int(token)
+            if isinstance(bias, bool) or not isinstance(bias, int | float) \
+                    or not -100 <= bias <= 100:
+                raise ValueError(bias)
+            out[token_id] = float(bias)
+    except (TypeError, ValueError):
+        raise bad("logit_bias", "'logit_bias' must map token ids to numbers from -100 to "
+                  "100") from None
+    return out
 
 
 def _stop(value: Any) -> list[str]:
@@ -184,12 +206,20 @@ def messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def prompt(body: dict[str, Any]) -> str:
+def _token_ids(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(t, int) and not isinstance(t, bool) for t in value))
+
+
+def prompt(body: dict[str, Any]) -> str | list[int]:
+    """One prompt: a string or token ids (OpenAI accepts both, and a list holding one)."""
     value = body.get("prompt")
-    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+    if isinstance(value, list) and len(value) == 1 and (isinstance(value[0], str)
+                                                        or _token_ids(value[0])):
         value = value[0]
-    if not isinstance(value, str):
-        raise bad("prompt", "'prompt' must be a string (one prompt per request)")
+    if not isinstance(value, str) and not _token_ids(value):
+        raise bad("prompt", "'prompt' must be a string or a list of token ids (one prompt per "
+                  "request)")
     if not value:
         raise bad("prompt", "'prompt' must not be empty: there is nothing to continue")
     for name in ("suffix", "echo"):
@@ -201,20 +231,26 @@ def prompt(body: dict[str, Any]) -> str:
     return value
 
 
-def embedding_inputs(body: dict[str, Any]) -> list[str]:
+def embedding_inputs(body: dict[str, Any]) -> list[str | list[int]]:
+    """Texts or token-id lists (LangChain's OpenAIEmbeddings sends token ids by default)."""
     value = body.get("input")
-    if isinstance(value, str):
+    if isinstance(value, str) or _token_ids(value):
         value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise bad("input", "'input' must be a string or a non-empty list of strings")
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, str) or _token_ids(v) for v in value):
+        raise bad("input", "'input' must be a string, a list of strings, a list of token ids "
+                  "or a list of such lists")
     if any(not v for v in value):
         raise bad("input", "'input' must not contain empty strings")
     if len(value) > MAX_EMBEDDING_INPUTS:
-        raise bad("input", f"'input' may hold at most {MAX_EMBEDDING_INPUTS} strings, as at "
+        raise bad("input", f"'input' may hold at most {MAX_EMBEDDING_INPUTS} inputs, as at "
                   "OpenAI; send the rest in further requests")
     fmt = body.get("encoding_format", "float")
     if fmt not in ("float", "base64", None):
         raise bad("encoding_format", "'encoding_format' must be 'float' or 'base64'")
+    if body.get("dimensions") is not None:
+        raise bad("dimensions", "'dimensions' cannot be honoured: the local model's embeddings "
+                  "have a fixed size and are not trained to be shortened")
     return list(value)
 
 
@@ -226,3 +262,11 @@ def stream_flags(body: dict[str, Any]) -> tuple[bool, bool]:
     if not isinstance(options, dict):
         raise bad("stream_options", "'stream_options' must be an object")
     return stream, bool(options.get("include_usage"))
+
+
+def reasoning_format(body: dict[str, Any]) -> str:
+    """llama-server's ``reasoning_format``: "none" keeps <think> text in ``content``."""
+    value = body.get("reasoning_format", "auto")
+    if value not in ("auto", "deepseek", "none"):
+        raise bad("reasoning_format", "'reasoning_format' must be auto, deepseek or none")
+    return str(value)

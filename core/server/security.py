@@ -228,3 +228,20 @@ class BodyLimit:
     async def _too_large(self, send: Any) -> None:
         await send_error(send, 413, f"request body larger than {self.max_bytes} bytes",
                          "invalid_request_error", "request_too_large")
+
+
+class PathAlias:
+    """Serve ``prefix + path`` for the listed paths (``/chat/completions`` → ``/v1/…``)."""
+
+    def __init__(self, app: Any, aliases: tuple[str, ...], prefix: str) -> None:
+        self.app = app
+        self.aliases = aliases
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and any(path == a or path.startswith(a + "/")
+                                           for a in self.aliases):
+            scope = {**scope, "path": self.prefix + path,
+                     "raw_path": self.prefix.encode() + scope.get("raw_path", path.encode())}
+        await self.app(scope, receive, send)

@@ -15,11 +15,27 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from fireside.core.server import int_range
 from fireside.core.server.params import ApiError, bad
 
 TOOL_CALL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 PREFIXES = ("[TOOL_CALLS]", "<|python_tag|>", "<tool_call>", "functools")
 
+
+# One JSON object and nothing after it. llama-cpp-python's JSON_GBNF lets whitespace follow the
+# closing brace without end, so a model that kept writing newlines ran to max_tokens ('length')
+# instead of stopping; here the grammar is complete at the root's "}" (llama.cpp then allows only
+# end-of-generation) and whitespace runs are bounded, as in llama.cpp's own json.gbnf.
+JSON_OBJECT_GBNF = r"""
+root   ::= "{" ws ( member ( "," ws member )* )? "}"
+member ::= string ":" ws value
+value  ::= object | array | string | number | ( "true" | "false" | "null" ) ws
+object ::= "{" ws ( member ( "," ws member )* )? "}" ws
+array  ::= "[" ws ( value ( "," ws value )* )? "]" ws
+string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ) )* "\"" ws
+number ::= "-"? ( "0" | [1-9] [0-9]{0,15} ) ( "." [0-9]+ )? ( [eE] [-+]? [0-9]{1,15} )? ws
+ws     ::= | " " | "\n" [ \t]{0,20}
+"""
 
 # The schema-to-grammar converter spells a repetition out once per allowed count: one
 # ``{"type": "string", "minLength": 1000000000}`` grew the process past 24 GB (OOM-killed).
@@ -57,14 +73,29 @@ def _grammar_from_schema(schema: Any, param: str) -> Any:
 
     _check_schema_size(schema, param)
     try:
-        return LlamaGrammar.from_string(json_schema_to_gbnf(json.dumps(schema)), verbose=False)
+        schema, ranges = int_range.extract(schema)
+        gbnf = int_range.substitute(json_schema_to_gbnf(json.dumps(schema)), ranges)
+        return LlamaGrammar.from_string(gbnf, verbose=False)
     except Exception as exc:  # the converter raises bare Exceptions on unsupported schemas
         raise bad(param, f"this JSON schema cannot be turned into a grammar: {exc}") from exc
 
 
+MAX_GRAMMAR_CHARS = 65536
+
+
 def response_grammar(body: dict[str, Any]) -> Any:
-    """The grammar that ``response_format`` asks for, or None for free text."""
+    """The grammar that ``response_format`` (or llama-server's ``grammar``) asks for, or None."""
     fmt = body.get("response_format")
+    own = body.get("grammar")
+    if own is not None:
+        if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
+            raise bad("grammar", "'grammar' and 'response_format' cannot be used together")
+        if not isinstance(own, str) or not own.strip() or len(own) > MAX_GRAMMAR_CHARS:
+            raise bad("grammar", f"'grammar' must be GBNF text of at most {MAX_GRAMMAR_CHARS} "
+                      "characters")
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        return LlamaGrammar.from_string(own, verbose=False)
     if fmt is None:
         return None
     if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
@@ -73,9 +104,9 @@ def response_grammar(body: dict[str, Any]) -> Any:
     if fmt["type"] == "text":
         return None
     if fmt["type"] == "json_object":
-        from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+        from llama_cpp.llama_grammar import LlamaGrammar
 
-        return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+        return LlamaGrammar.from_string(JSON_OBJECT_GBNF, verbose=False)
     spec = fmt.get("json_schema")
     if not isinstance(spec, dict) or not isinstance(spec.get("schema", {}), dict):
         raise bad("response_format.json_schema", "'json_schema' must be an object with a "

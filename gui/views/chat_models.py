@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from fireside.core.hardware import offload
 from fireside.core.inference.engine import LoadedModel
 from fireside.core.inference.types import LoadSettings
 from fireside.core.llama_log import LlamaLog
@@ -142,7 +143,7 @@ class ModelChooser(QObject):
         def prepare() -> LoadSettings:
             if llama_log is not None:
                 llama_log.install()  # before the load, so its reasons reach us
-            return settings or ctx.settings.read().load_settings_for(name)
+            return settings or offload.settings_for(ctx.settings.read().load, name, model.meta)
 
         def start(load_settings: LoadSettings) -> None:
             self._load_req = self.bridge.load_model(model.path, load_settings, name)

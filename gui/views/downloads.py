@@ -95,7 +95,8 @@ class JobRow(QFrame):
         if j.state == RUNNING:
             text = f"{done} · {human_bytes(j.speed_bps)}/s · {_eta(j.eta_s)} left"
         elif j.state == DONE:
-            text = f"Done — {j.model_name} is in My Models"
+            text = f"Done — {j.model_name} is in My Models" + (f" · {j.verified}"
+                                                               if j.verified else "")
         elif j.state == FAILED:
             text = f"Failed: {j.error}"
         else:

@@ -9,6 +9,7 @@ construct the view before the first load (the main window does, at start-up).
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from collections import deque
@@ -28,9 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fireside.core.hardware import probe
+from fireside.core.hardware import backend, probe
 from fireside.core.hardware.measure import LoadMeasurement, LoadMonitor
 from fireside.gui.bridge import Bridge
+from fireside.gui.status_colors import status_color
 
 log = logging.getLogger("fireside.gui.hardware")
 SAMPLE_MS = 1000
@@ -123,6 +125,12 @@ class HardwareView(QWidget):
         self._no_gpu.setPos(-HISTORY_S / 2, 0.5)
         self.vram_plot.setYRange(0, 1)
 
+        self.engine_label = QLabel("llama.cpp: …")
+        self.engine_label.setObjectName("hardwareEngine")
+        self.engine_label.setAccessibleName("llama.cpp backend")
+        self.engine_label.setWordWrap(True)
+        self.engine_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
         charts = QGridLayout()
         charts.addWidget(self.cpu_plot, 0, 0)
         charts.addWidget(self.ram_plot, 0, 1)
@@ -146,6 +154,7 @@ class HardwareView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
+        layout.addWidget(self.engine_label)
         layout.addLayout(charts, 1)
         layout.addWidget(self.model_label)
         layout.addWidget(self.table)
@@ -169,10 +178,26 @@ class HardwareView(QWidget):
         self._timer.timeout.connect(self.request_sample)
         self._timer.start()
         self.request_sample()
+        bridge.submit(probe.probe, on_done=self.show_engine, on_error=self._sample_failed)
 
     def shutdown(self) -> None:
         """Window closing: stop sampling (the bridge detaches the engine listeners)."""
         self._timer.stop()
+
+    def show_engine(self, hw: probe.HardwareInfo) -> None:
+        """Which backend llama.cpp was built with; a warning + the fix when a GPU goes unused."""
+        b = hw.backends
+        if not b.get("available"):
+            self.engine_label.setText(f"llama.cpp unavailable: {b.get('error', '')}")
+            return
+        text = (f"llama.cpp {b.get('version', '')} built for "
+                f"<b>{str(b.get('backend', 'cpu')).upper()}</b> · GPU offload "
+                f"{'yes' if b.get('gpu_offload') else 'no'}")
+        warning = backend.gpu_warning(hw.gpus, b)
+        if warning:
+            text += (f"<br><span style='color:{status_color('error')}'>"
+                     f"⚠ {html.escape(warning)}</span>")
+        self.engine_label.setText(text)
 
     # -- sampling ------------------------------------------------------------------------
     def request_sample(self) -> None:

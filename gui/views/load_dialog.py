@@ -7,6 +7,7 @@ remembered per model in the SettingsStore's ``load`` dict (read and written on a
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fireside.core.hardware import estimate, probe
+from fireside.core.hardware import estimate, offload, probe
 from fireside.core.inference.types import KV_CACHE_TYPES, LoadSettings
 from fireside.core.models.library import LocalModel
 from fireside.core.models.meta import ModelMeta
@@ -203,14 +204,15 @@ class LoadSettingsDialog(QDialog):
 
     def update_prediction(self) -> None:
         s = self.load_settings()
+        auto_note = ""
         if self.gpu_auto.isChecked():
-            auto = estimate.fit(self._meta, self._hw, n_ctx=s.n_ctx, n_gpu_layers=None,
-                                kv_type=s.kv_cache_type, n_batch=s.n_batch,
-                                reclaim_bytes=self._reclaim())
+            auto = offload.resolve(offload.AUTO, self._meta, s, self._hw,
+                                   reclaim_bytes=self._reclaim())
             self.gpu_spin.blockSignals(True)
-            self.gpu_spin.setValue(auto.gpu_layers)
+            self.gpu_spin.setValue(max(0, auto.n_gpu_layers))
             self.gpu_spin.blockSignals(False)
-            s.n_gpu_layers = auto.gpu_layers
+            s.n_gpu_layers = auto.n_gpu_layers
+            auto_note = f"<br>{html.escape(auto.message)}"
         self.check = estimate.check_load(self._meta, s, self._hw, override=self.override,
                                          reclaim_bytes=self._reclaim())
         f = self.check.fit
@@ -221,7 +223,7 @@ class LoadSettingsDialog(QDialog):
             f" + overhead {_size(e.overhead_bytes)} = <b>{_size(e.total_bytes)}</b>"
             f" (RAM {_size(e.ram_bytes)}, VRAM {_size(e.vram_bytes)})<br>"
             f"<span style='color:{colour}'>{f.verdict.replace('_', ' ')}: {f.reason}</span>"
-            f"<br>Largest context that fits: {f.max_context}")
+            f"<br>Largest context that fits: {f.max_context}{auto_note}")
         self.override_box.setVisible(f.verdict == "too_large")
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(self.check.allowed)

@@ -44,9 +44,11 @@ from PySide6.QtWidgets import (
 )
 
 from fireside.core.hub.licenses import verdict
+from fireside.core.hub.manager import DownloadManager
 from fireside.core.models.library import LocalModel
 from fireside.gui.bridge import Bridge
 from fireside.gui.library_watch import LibraryWatcher
+from fireside.gui.views.add_from_url import AddFromUrlDialog
 from fireside.gui.views.hub_common import human_bytes, license_color
 from fireside.gui.views.undo_bar import UndoBar
 
@@ -70,9 +72,11 @@ class MyModelsView(QWidget):
     load_settings_requested = Signal(str)  # model name: the Load settings dialog
 
     def __init__(self, bridge: Bridge, watcher: LibraryWatcher | None = None,
-                 parent: QWidget | None = None) -> None:
+                 downloads: DownloadManager | None = None, parent: QWidget | None = None
+                 ) -> None:
         super().__init__(parent)
         self.bridge = bridge
+        self.downloads = downloads  # for "Add from URL…" (core/hub/sources.py)
         self.setObjectName("myModelsView")
         self.setAccessibleName("My Models")
         self.setAcceptDrops(True)
@@ -114,11 +118,15 @@ class MyModelsView(QWidget):
                                        self.delete_selected)
         self.refresh_btn = self._button("Refresh", "refreshModels", "Refresh list",
                                         self.refresh)
+        self.add_url_btn = self._button("Add from URL…", "addFromUrlButton",
+                                        "Add a model from a URL", self.add_from_url)
+        self.add_url_btn.setVisible(downloads is not None)
         self.model_actions = self._make_actions()
         buttons = QHBoxLayout()
         for b in (self.chat_btn, self.load_btn, self.reveal_btn, self.delete_btn):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(self.add_url_btn)
         buttons.addWidget(self.import_btn)
         buttons.addWidget(self.refresh_btn)
         layout = QVBoxLayout(self)
@@ -156,6 +164,15 @@ class MyModelsView(QWidget):
         made["delete"].setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         made["delete"].setShortcutVisibleInContextMenu(True)
         return made
+
+    def add_from_url(self) -> AddFromUrlDialog | None:
+        """The "Add from URL…" dialog: resolve, show license and fit, queue in Downloads."""
+        if self.downloads is None:
+            return None
+        dialog = AddFromUrlDialog(self.bridge, self.downloads, self)
+        dialog.queued.connect(lambda _id: self.status.setText("Queued in Downloads."))
+        dialog.open()
+        return dialog
 
     # -- listing --------------------------------------------------------------------------
     @Slot()

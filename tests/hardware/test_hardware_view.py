@@ -29,3 +29,22 @@ def test_samples_and_predicted_vs_measured(bridge: Bridge, qtbot: QtBot,
     assert "starter" in view.model_label.text()
     for w in (view.table, view.cpu_plot, view.summary):
         assert w.objectName() and w.accessibleName()
+
+
+def test_engine_line_names_the_backend_and_warns_of_an_unused_gpu(bridge: Bridge,
+                                                                   qtbot: QtBot) -> None:
+    from fireside.core.hardware import probe
+
+    from .helpers import GiB, machine, nvidia
+
+    view = HardwareView(bridge)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: "built for" in view.engine_label.text(), timeout=10000)
+    assert "built for <b>CPU</b>" in view.engine_label.text()  # this box: a CPU build
+    assert view.engine_label.objectName() and view.engine_label.accessibleName()
+    hw = machine(gpus=[nvidia(8 * GiB)], offload=False)
+    hw.backends.update(available=True, version="0.3.36", backend="cpu")
+    view.show_engine(hw)
+    text = view.engine_label.text()
+    assert "Test GPU is here" in text and "FIRESIDE_LLAMA_BACKEND=cuda" in text
+    assert isinstance(hw, probe.HardwareInfo)

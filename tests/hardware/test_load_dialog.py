@@ -60,3 +60,16 @@ def test_settings_are_remembered_per_model(bridge: Bridge, qtbot: QtBot,
     qtbot.addWidget(other)
     qtbot.waitUntil(lambda: other._settings is not None, timeout=5000)
     assert other.load_settings().n_ctx == LoadSettings().n_ctx
+
+
+def test_auto_gpu_layers_say_what_they_chose(bridge: Bridge, qtbot: QtBot,
+                                             starter_meta: ModelMeta) -> None:
+    from .helpers import GiB, nvidia
+
+    dlg = LoadSettingsDialog(bridge, "starter", starter_meta)
+    qtbot.addWidget(dlg)
+    assert dlg.gpu_auto.isChecked()
+    dlg._got_hw(machine())  # CPU only
+    assert dlg.gpu_spin.value() == 0 and "all layers run on the CPU" in dlg.prediction.text()
+    dlg._got_hw(machine(gpus=[nvidia(8 * GiB)]))
+    assert dlg.gpu_spin.value() == 31 and "all 31 on the GPU" in dlg.prediction.text()

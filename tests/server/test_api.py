@@ -127,11 +127,15 @@ def test_json_schema_output_validates(client: openai.OpenAI, model_name: str) ->
 
 
 def test_json_object_output_parses(client: openai.OpenAI, model_name: str) -> None:
+    # The grammar ends at the object's closing brace: nothing after it (JSON_GBNF allowed endless
+    # trailing newlines, so a model could run to 'length' after a complete object).
     resp = client.chat.completions.create(
         model=model_name, messages=[{"role": "user", "content": "A JSON object with a city."}],
-        max_tokens=150, temperature=0, response_format={"type": "json_object"})
-    assert resp.choices[0].finish_reason == "stop"
-    assert isinstance(json.loads(resp.choices[0].message.content or ""), dict)
+        max_tokens=300, temperature=0, response_format={"type": "json_object"})
+    content = resp.choices[0].message.content or ""
+    assert resp.choices[0].finish_reason == "stop", content
+    assert content.startswith("{") and content.endswith("}")
+    assert isinstance(json.loads(content), dict)
 
 
 def test_forced_tool_call_returns_tool_calls(client: openai.OpenAI, model_name: str) -> None:

@@ -1,0 +1,143 @@
+"""Run llama.cpp's own server test suite against a running ``fireside serve``.
+
+The suite lives in the pinned llama-cpp-python sdist (``vendor/llama.cpp/tools/server/tests``);
+its ``utils.py`` honours ``DEBUG_EXTERNAL=1`` and ``PORT`` to test a server that is already up.
+The sdist is fetched from the package registry once and kept in ``~/.cache/fireside-dev``.
+Tests that fail for a stated reason are listed in ``expected_failures.py``; any other failure
+makes this script exit 1.
+
+    .venv/bin/python -m tests.peer.llama_server_suite [test_chat_completion.py …]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from tests.peer.expected_failures import EXPECTED
+
+log = logging.getLogger("fireside.peer")
+VERSION = "0.3.36"  # the llama-cpp-python that pyproject pins
+CACHE = Path(os.environ.get("FIRESIDE_DEV_CACHE", Path.home() / ".cache" / "fireside-dev"))
+FILES = ("test_chat_completion.py", "test_completion.py", "test_embedding.py",
+         "test_tool_call.py", "test_tokenize.py", "test_compat_oai_responses.py",
+         "test_compat_anthropic.py", "test_security.py")
+INNER = "vendor/llama.cpp/tools/server/tests"
+
+
+def suite_dir() -> Path:
+    """The suite's folder, unpacked from the sdist (downloaded once) into the dev cache."""
+    root = CACHE / f"llama-server-tests-{VERSION}"
+    if (root / "utils.py").is_file():
+        return root
+    sdist = CACHE / "sdist" / f"llama_cpp_python-{VERSION}.tar.gz"
+    if not sdist.is_file():
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                        "--no-binary", ":all:", f"llama-cpp-python=={VERSION}",
+                        "-d", str(sdist.parent)], check=True)
+    prefix = f"llama_cpp_python-{VERSION}/{INNER}/"
+    staging = Path(tempfile.mkdtemp(dir=CACHE))
+    with tarfile.open(sdist) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
+        tar.extractall(staging, members=members, filter="data")
+    (staging / prefix).rename(root)
+    return root
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(model: Path, home: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {**os.environ, "FIRESIDE_HOME": str(home)}
+    # --max-tokens 64: the suite's preset servers run with -n 64 (n_predict)
+    proc = subprocess.Popen([sys.executable, "-m", "fireside", "serve", "--model", str(model),
+                             "--port", str(port), "--max-tokens", "64"], env=env,
+                            stdout=subprocess.DEVNULL,
+                            stderr=open(home / "serve.log", "wb"))  # noqa: SIM115
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"fireside serve exited: {(home / 'serve.log').read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json().get("loaded"):
+                return proc, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("fireside serve did not come up within 120 s")
+
+
+def run_suite(port: int, files: tuple[str, ...], report: Path) -> dict[str, str]:
+    """Each test's outcome: "passed", "failed" or "skipped"."""
+    env = {**os.environ, "DEBUG_EXTERNAL": "1", "PORT": str(port)}
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    "-o", "addopts=", "-o", "timeout=120", f"--junitxml={report}",
+                    *(f"unit/{f}" for f in files)], cwd=suite_dir(), env=env,
+                   stdout=subprocess.DEVNULL, check=False)
+    outcomes: dict[str, str] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = f"{case.get('classname', '').rsplit('.', 1)[-1]}.py::{case.get('name')}"
+        kinds = {child.tag for child in case}
+        outcomes[name] = ("failed" if kinds & {"failure", "error"} else
+                          "skipped" if "skipped" in kinds else "passed")
+    return outcomes
+
+
+def unexpected(outcomes: dict[str, str]) -> list[str]:
+    """Failures outside the expected list (matched by file::test prefix)."""
+    return [name for name, result in outcomes.items() if result == "failed"
+            and not any(name.startswith(prefix) for prefix in EXPECTED)]
+
+
+def summary(outcomes: dict[str, str]) -> str:
+    per_file: dict[str, Counter[str]] = {}
+    for name, result in outcomes.items():
+        per_file.setdefault(name.split("::")[0], Counter())[result] += 1
+    rows = [f"{file:34} passed {c['passed']:3}  failed {c['failed']:3}  skipped {c['skipped']:3}"
+            for file, c in sorted(per_file.items())]
+    total = Counter(outcomes.values())
+    rows.append(f"{'total':34} passed {total['passed']:3}  failed {total['failed']:3}  "
+                f"skipped {total['skipped']:3}")
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> int:
+    from fireside.core.models import starter
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    files = tuple(argv) or FILES
+    model = Path(os.environ.get("FIRESIDE_STARTER_CACHE",
+                                CACHE / "starter")) / starter.FILENAME
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port = start_server(model, Path(tmp))
+        try:
+            outcomes = run_suite(port, files, Path(tmp) / "report.xml")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    log.info("%s", summary(outcomes))
+    bad = unexpected(outcomes)
+    for name in bad:
+        log.info("UNEXPECTED FAILURE %s", name)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
