@@ -36,6 +36,8 @@ PRESETS: dict[str, tuple[str, str]] = {
     CUSTOM: ("OpenAI-compatible (custom): vLLM, llama-server, LM Studio, Ollama, Fireside", ""),
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+# Prefixes `fireside run` and `pull` already give a meaning (github:OWNER/REPO, URLs…).
+RESERVED = {"github", "hf", "hf.co", "http", "https", "file"}
 
 
 def preset_url(preset: str, env: dict[str, str] | None = None) -> str:
@@ -44,6 +46,9 @@ def preset_url(preset: str, env: dict[str, str] | None = None) -> str:
 
 
 def check_name(name: str) -> str:
+    if name in RESERVED:
+        raise FiresideError(f"{name!r} already means something in a model name ({name}:…); "
+                            "choose another provider name")
     if not _NAME.match(name):
         raise FiresideError(f"{name!r} is not a usable provider name: use lower-case letters, "
                             "digits, '-', '_' or '.', up to 40 (it becomes the NAME in NAME:MODEL)")

@@ -124,3 +124,10 @@ def test_the_console_script_as_a_person_runs_it(standin: Provider, fireside_home
                          capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("The sky is blue")
+
+
+def test_names_that_already_mean_something_are_refused(standin: Provider,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    assert main(["provider", "add", "github", "--base-url", standin.base_url, "--no-key"]) == 2
+    assert "already means something" in capsys.readouterr().err
