@@ -14,6 +14,7 @@ from fireside.core.settings import SettingsStore
 
 if TYPE_CHECKING:
     from fireside.core.inference.engine import Engine
+    from fireside.core.remote.service import Remote
 
 
 @dataclass
@@ -22,6 +23,7 @@ class AppContext:
     library: Library
     settings: SettingsStore
     _engine: Engine | None = None
+    _remote: Remote | None = None
 
     @property
     def engine(self) -> Engine:
@@ -31,6 +33,15 @@ class AppContext:
 
             self._engine = Engine()
         return self._engine
+
+    @property
+    def remote(self) -> Remote:
+        """Providers of remote models (``PROVIDER:MODEL``), their keys and model lists."""
+        if self._remote is None:
+            from fireside.core.remote.service import Remote
+
+            self._remote = Remote(self.paths.config, self.paths.cache, self.settings.secrets)
+        return self._remote
 
 
 def build(env: dict[str, str] | None = None) -> AppContext:

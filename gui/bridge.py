@@ -29,6 +29,7 @@ from fireside.core.inference.engine import LoadedModel
 from fireside.core.inference.handle import Handle, Update
 from fireside.core.inference.reasoning import OPEN as OPEN_THINK
 from fireside.core.inference.types import ChatRequest, LoadSettings, SamplingParams
+from fireside.core.remote.providers import split_ref
 from fireside.gui.lifetime import GuiThreadCollector
 from fireside.gui.workers import (
     CHAT_PRIORITY,
@@ -208,19 +209,28 @@ class Bridge(QObject):
 
     # -- chat ----------------------------------------------------------------------------
     def chat(self, messages: list[dict[str, Any]], params: SamplingParams,
-             fit: bool = False) -> int:
+             fit: bool = False, model: str = "") -> int:
         """Start a reply; tokens, then one of finished/failed/cancelled, carry the id.
 
         ``fit`` leaves out the oldest turns when the conversation outgrew the context (the
         ``trimmed`` signal says how many) instead of failing with ``context_overflow``; that
         tokenizes the conversation, so it runs off the GUI thread before the reply is
-        submitted.
+        submitted. A remote ``model`` (``PROVIDER:MODEL``) is answered by its provider
+        through the same kind of handle (submitted on a worker: its key may come from the
+        keyring); the loaded model answers anything else.
         """
         req_id = next(self._ids)
         self._active[req_id] = None
         if not self._flush_timer.isActive():
             self._flush_timer.start()
         messages = [dict(m) for m in messages]
+        if split_ref(model) is not None:
+            remote = self.ctx.remote
+            request = ChatRequest(messages, params, priority=CHAT_PRIORITY)
+            self.submit(lambda: remote.submit(model, request),
+                        lambda handle: self._attach(req_id, handle),
+                        lambda message: self._end(req_id, self.failed, message))
+            return req_id
         if not fit:
             self._start(req_id, messages, params)
             return req_id
@@ -242,7 +252,13 @@ class Bridge(QObject):
                params: SamplingParams) -> None:
         if self._closed:
             return
-        handle = self.ctx.engine.submit(ChatRequest(messages, params, priority=CHAT_PRIORITY))
+        self._attach(req_id, self.ctx.engine.submit(
+            ChatRequest(messages, params, priority=CHAT_PRIORITY)))
+
+    def _attach(self, req_id: int, handle: Handle) -> None:
+        if req_id not in self._active:  # stopped (and ended) before it was submitted
+            handle.cancel()
+            return
         self._active[req_id] = handle
         if req_id in self._stopped:
             handle.cancel()

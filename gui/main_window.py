@@ -37,6 +37,7 @@ from fireside.gui.library_watch import LibraryWatcher
 from fireside.gui.views import load_dialog
 from fireside.gui.views.chat import ChatView
 from fireside.gui.views.placeholder import PlaceholderView
+from fireside.gui.views.providers import ProvidersPanel
 from fireside.gui.views.settings_page import SettingsPage
 from fireside.gui.views.shortcut_sheet import ShortcutSheet
 from fireside.gui.views.welcome import WelcomeView
@@ -120,6 +121,8 @@ class MainWindow(QMainWindow):
             self.views[key] = widget
             self._add_page(key, title, widget)
         self.settings_page = SettingsPage(bridge, bridge.ctx.settings, bridge.ctx.paths)
+        self.providers = ProvidersPanel(bridge, bridge.ctx.remote)
+        self.settings_page.add_section(self.providers, replace_providers=True)
         self.views["settings"] = self.settings_page
         self._add_page("settings", "Settings", self.settings_page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
@@ -164,6 +167,7 @@ class MainWindow(QMainWindow):
         self.chat.settings.load_settings_requested.connect(self.open_load_settings)
         self.chat.banners.load_settings_requested.connect(self.open_load_settings)
         self.watcher.changed.connect(self.chat.refresh_models)
+        self.providers.changed.connect(self.chat.refresh_models)
         self.settings_page.theme_chosen.connect(self.set_theme)
         server = self.views.get("server")
         use_port = getattr(server, "use_port", None)

@@ -12,8 +12,9 @@ from fireside.core.models import starter
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("ls", help="list local models")
+    p = sub.add_parser("ls", help="list local models, then remote ones (`fireside provider`)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--local", action="store_true", help="local models only (ask no provider)")
     p.set_defaults(handler=cmd_ls)
 
     p = sub.add_parser("import", help="add an existing .gguf file to the library")
@@ -37,10 +38,13 @@ def register(sub: Any) -> None:
 def cmd_ls(args: argparse.Namespace) -> int:
     ctx = context.build()
     models = ctx.library.list()
+    remote = [] if args.local else ctx.remote.all_models(
+        on_error=lambda name, exc: note(f"fireside: {name}'s models are not listed: {exc}"))
     if args.json:
-        emit_json([m.to_json() for m in models])
+        emit_json([m.to_json() for m in models]
+                  + [{**r.to_json(), "name": r.ref, "remote": True} for r in remote])
         return 0
-    if not models:
+    if not models and not remote:
         note("No models yet. Try: fireside pull starter")
         return 0
     from rich.console import Console
@@ -58,6 +62,9 @@ def cmd_ls(args: argparse.Namespace) -> int:
         table.add_row(m.name, f"{meta.parameter_count / 1e6:.0f}M", meta.quantization,
                       str(meta.context_length), human_bytes(m.size_bytes),
                       m.entry.license or meta.license)
+    for r in remote:  # after the local ones: they run elsewhere
+        table.add_row(r.ref, "", "", str(r.context_length or ""), "remote",
+                      f"runs on {r.provider}")
     Console().print(table)
     return 0
 

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from fireside.core import context
 from fireside.core.cli.output import emit_json, note
 from fireside.core.hardware import offload
 from fireside.core.hardware.offload import AUTO, CHOICES_HELP, parse_gpu_layers
+from fireside.core.inference.handle import Handle
 from fireside.core.inference.types import ChatRequest, LoadSettings, SamplingParams, Stats
+from fireside.core.remote.errors import RemoteError
+
+Submit = Callable[[ChatRequest], Handle]
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="chat with a model (a REPL without PROMPT)")
     p.add_argument("model", help="a local model name, a path to a .gguf, `starter`, or "
-                   "hf.co/USER/REPO[:QUANT], github:OWNER/REPO[:QUANT], a URL (pulled first)")
+                   "hf.co/USER/REPO[:QUANT], github:OWNER/REPO[:QUANT], a URL (pulled first), "
+                   "or PROVIDER:MODEL_ID for a remote model (`fireside provider ls`)")
     p.add_argument("prompt", nargs="?")
     p.add_argument("--system", default=None, help="system prompt")
     p.add_argument("--temp", type=float, default=0.7, help="temperature")
@@ -35,12 +41,42 @@ def register(sub: Any) -> None:
 def _print_stats(stats: Stats) -> None:
     note(f"\n[ttft {stats.ttft_s * 1000:.0f} ms · prefill {stats.prefill_tokens_per_s:.1f} tok/s"
          f" · decode {stats.decode_tokens_per_s:.1f} tok/s · prompt {stats.prompt_tokens}"
-         f" · completion {stats.completion_tokens} · context {stats.context_used}/"
-         f"{stats.context_limit}]")
+         f" · completion {stats.completion_tokens}"
+         + (f" · context {stats.context_used}/{stats.context_limit}]" if stats.context_limit
+            else "]"))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     ctx = context.build()
+    if ctx.remote.resolve(args.model) is not None:  # PROVIDER:MODEL_ID: nothing to load
+        name = args.model
+
+        def submit(request: ChatRequest) -> Handle:
+            return ctx.remote.submit(name, request, on_notice=note)
+    else:
+        name, submit = _load_local(ctx, args), ctx.engine.submit
+    params = SamplingParams(temperature=args.temp, max_tokens=args.max_tokens, seed=args.seed)
+    messages: list[dict[str, str]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    if args.prompt is not None:
+        messages.append({"role": "user", "content": args.prompt})
+        return _answer(submit, name, messages, params, args)
+    note(f"{name} ready. Type a message; /bye or Ctrl-D to quit, Ctrl-C stops an answer.")
+    while True:
+        try:
+            line = input(">>> ")
+        except EOFError:
+            return 0
+        if line.strip() in ("/bye", "/exit", "/quit"):
+            return 0
+        if not line.strip():
+            continue
+        messages.append({"role": "user", "content": line})
+        _answer(submit, name, messages, params, args)
+
+
+def _load_local(ctx: context.AppContext, args: argparse.Namespace) -> str:
     from fireside.core.cli.source_pull import local_or_pull
 
     model = local_or_pull(ctx, args.model)  # hf.co/…, github:…, URLs: pulled if missing
@@ -55,30 +91,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         note(layers.message)
     ctx.engine.load(model.path, settings, name=model.name)
     ctx.library.touch(model.name)
-    params = SamplingParams(temperature=args.temp, max_tokens=args.max_tokens, seed=args.seed)
-    messages: list[dict[str, str]] = []
-    if args.system:
-        messages.append({"role": "system", "content": args.system})
-    if args.prompt is not None:
-        messages.append({"role": "user", "content": args.prompt})
-        return _answer(ctx, messages, params, args)
-    note(f"{model.name} loaded. Type a message; /bye or Ctrl-D to quit, Ctrl-C stops an answer.")
-    while True:
-        try:
-            line = input(">>> ")
-        except EOFError:
-            return 0
-        if line.strip() in ("/bye", "/exit", "/quit"):
-            return 0
-        if not line.strip():
-            continue
-        messages.append({"role": "user", "content": line})
-        _answer(ctx, messages, params, args)
+    return model.name
 
 
-def _answer(ctx: context.AppContext, messages: list[dict[str, str]], params: SamplingParams,
+def _answer(submit: Submit, name: str, messages: list[dict[str, str]], params: SamplingParams,
             args: argparse.Namespace) -> int:
-    handle = ctx.engine.submit(ChatRequest(list(messages), params))
+    handle = submit(ChatRequest(list(messages), params))
     try:
         for text in handle.stream():
             if not args.json:
@@ -89,13 +107,17 @@ def _answer(ctx: context.AppContext, messages: list[dict[str, str]], params: Sam
         handle.cancel()
         note("\n[stopped]")
         return 130
+    except RemoteError as exc:  # the provider failed: a runtime failure, not bad input
+        if not args.json:
+            sys.stdout.write("\n")
+        note(f"fireside: {exc}")
+        return 1
     messages.append({"role": "assistant", "content": result.text})
     if args.json:
         emit_json({"text": result.text, "finish_reason": result.finish_reason,
-                   "model": ctx.engine.loaded.name if ctx.engine.loaded else None,
-                   "stats": result.stats.to_json()})
-        return 0
+                   "model": name, "stats": result.stats.to_json()})
+        return 1 if result.finish_reason == "cut" else 0
     sys.stdout.write("\n")
     if args.verbose:
         _print_stats(result.stats)
-    return 0
+    return 1 if result.finish_reason == "cut" else 0

@@ -29,6 +29,7 @@ from fireside.core.hardware import offload
 from fireside.core.inference.engine import Engine
 from fireside.core.inference.handle import Handle
 from fireside.core.inference.types import ChatRequest, LoadSettings, TextRequest
+from fireside.core.remote.gateway import Gateway
 from fireside.core.server import anthropic, compat, llama_extras, responses, structured
 from fireside.core.server import params as P
 from fireside.core.server.admin import install_admin
@@ -65,6 +66,7 @@ class ServerState:
     settings: ServerSettings
     executor: ThreadPoolExecutor
     registry: Registry = field(default_factory=Registry)
+    gateway: Gateway | None = None  # remote models (PROVIDER:MODEL), with an AppContext
     listeners: list[LogListener] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
@@ -111,6 +113,8 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
     state = ServerState(engine, models, settings,
                         ThreadPoolExecutor(max_workers=settings.max_queue + 4,
                                            thread_name_prefix="fireside-api"))
+    if isinstance(source, AppContext):
+        state.gateway = Gateway(source.remote, state.registry)
     if on_request is not None:
         state.listeners.append(on_request)
 
@@ -120,6 +124,8 @@ def create_app(source: AppContext | Engine, settings: ServerSettings | None = No
         state.registry.cancel_all()
         models.close()
         state.executor.shutdown(wait=False, cancel_futures=True)
+        if state.gateway is not None:
+            await state.gateway.aclose()
 
     app = FastAPI(title="Fireside", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -184,6 +190,8 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
     @app.get("/v1/models")
     async def list_models() -> dict[str, Any]:
         data = await loop_run(state.models.listing)
+        if state.gateway is not None:
+            data += await state.gateway.listing()
         return {"object": "list", "data": data}
 
     @app.get("/v1/models/{model_id:path}")
@@ -212,6 +220,9 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
         body = await _body(request)
+        sent = await state.gateway.forward(request, body) if state.gateway else None
+        if sent is not None:
+            return sent
         sampling = P.sampling(body)
         sampling.max_tokens = sampling.max_tokens or state.settings.default_max_tokens or None
         messages = P.messages(body)

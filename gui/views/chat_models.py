@@ -18,10 +18,12 @@ from fireside.core.inference.engine import LoadedModel
 from fireside.core.inference.types import LoadSettings
 from fireside.core.llama_log import LlamaLog
 from fireside.core.models.library import LocalModel
+from fireside.core.remote.client import RemoteModel
+from fireside.core.remote.providers import split_ref
 from fireside.gui.bridge import Bridge
 from fireside.gui.views.chat_banners import Banners
 from fireside.gui.views.chat_reply import ChatState, ReplyController
-from fireside.gui.views.chat_settings import SettingsPanel
+from fireside.gui.views.chat_settings import SettingsPanel, remote_note
 
 LOADERS = {"server": "The local server", "cli": "The command line"}
 # llama-cpp-python's own sentences for every failed load: they name no cause
@@ -52,6 +54,7 @@ class ModelChooser(QObject):
         self.replies = replies
         self._save_conversation = save_conversation
         self.known: list[LocalModel] = []
+        self.remote: list[RemoteModel] = []  # enabled providers' models (cached lists)
         self.default = ""
         self._load_req = 0
         self._llama_log = llama_log
@@ -83,10 +86,21 @@ class ModelChooser(QObject):
         if not self.default and usable:
             self.default = usable[0]
         conv = self.state.conv
-        self.settings.set_models(models, conv.model if conv and conv.model else self.default)
+        self.settings.set_models(models, conv.model if conv and conv.model else self.default,
+                                 self.remote)
         if select:
             self.choose(select)
         self.models_changed.emit(models)
+        remote = self.bridge.ctx.remote  # then the remote ones: a slow provider delays no one
+        self.bridge.submit(remote.all_models, self._on_remote)
+
+    def _on_remote(self, models: list[RemoteModel]) -> None:
+        if [m.ref for m in models] == [m.ref for m in self.remote]:
+            return
+        self.remote = models
+        conv = self.state.conv
+        current = self.settings.current_model() or (conv.model if conv else "") or self.default
+        self.settings.set_models(self.known, current, models)
 
     def choose(self, name: str, settings: LoadSettings | None = None) -> None:
         """The picker: remember the choice and load it now, with visible progress.
@@ -106,6 +120,10 @@ class ModelChooser(QObject):
             settings_store.write(s)
 
         self.bridge.submit(remember)
+        remote = split_ref(name)
+        if remote is not None:  # nothing to load: it runs on the provider's machines
+            self.settings.model_status.setText(remote_note(remote[0]).capitalize())
+            return
         loaded = self.bridge.loaded_model()
         if (loaded is None or loaded.name != name or settings is not None) \
                 and self.state.reply is None:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Slot
 
 from fireside.core.inference import reasoning
 from fireside.core.inference.types import Completion
+from fireside.core.remote.providers import split_ref
 from fireside.core.store import Conversation, Message, new_id
 from fireside.gui.bridge import Bridge
 from fireside.gui.views.chat_banners import Banners
@@ -132,7 +133,7 @@ class ReplyController(QObject):
         self.status.say("Waiting for the model…")
         self.update_buttons()
         loaded = self.bridge.loaded_model()
-        if loaded is None or loaded.name != model:
+        if split_ref(model) is None and (loaded is None or loaded.name != model):
             state.reply.waiting_for_load = True
             self.hooks.load_model(model)
         else:
@@ -169,7 +170,8 @@ class ReplyController(QObject):
         assert reply is not None
         reply.waiting_for_load = False
         self.status.reading(0, 0)
-        reply.req_id = self.bridge.chat(reply.prompt, reply.params, reply.fit)
+        reply.req_id = self.bridge.chat(reply.prompt, reply.params, reply.fit,
+                                        model=reply.model)
 
     def model_ready(self) -> None:
         if self.state.reply is not None and self.state.reply.waiting_for_load:
@@ -273,7 +275,8 @@ class ReplyController(QObject):
         assert isinstance(completion, Completion)
         self.save_reply(completion.text, completion, completion.finish_reason)
         st = completion.stats
-        if completion.finish_reason == "length" and st.context_used >= st.context_limit - 1:
+        if completion.finish_reason == "length" and st.context_limit \
+                and st.context_used >= st.context_limit - 1:
             self.banners.offer_context_choices(
                 "The reply stopped because the conversation filled the model's context "
                 f"({st.context_limit:,} tokens).")

@@ -41,8 +41,11 @@ def stats_text(stats: dict[str, Any], finish_reason: str) -> str:
     if finish_reason == "cancelled":
         parts.append("stopped")
     elif finish_reason == "length":
-        full = stats.get("context_used", 0) >= stats.get("context_limit", 1) - 1
+        limit = stats.get("context_limit", 0)  # 0: a remote model (its context is unknown)
+        full = limit > 0 and stats.get("context_used", 0) >= limit - 1
         parts.append("cut off: the context is full" if full else "cut off at max tokens")
+    elif finish_reason == "cut":
+        parts.append("cut: the provider's stream broke off")
     return " · ".join(parts)
 
 

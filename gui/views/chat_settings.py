@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from fireside.core.inference.types import SamplingParams
 from fireside.core.models.library import LocalModel
+from fireside.core.remote.client import RemoteModel
 
 BUILTIN_PRESETS: dict[str, dict[str, Any]] = {
     "Balanced": {},
@@ -33,6 +35,10 @@ BUILTIN_PRESETS: dict[str, dict[str, Any]] = {
     "Creative": {"temperature": 1.0, "top_p": 0.98, "top_k": 80, "min_p": 0.02},
 }
 SAMPLING_KEYS = {f.name for f in fields(SamplingParams)}
+
+
+def remote_note(provider: str) -> str:
+    return f"runs on {provider} — your messages leave this computer"
 
 
 def params_from(data: dict[str, Any]) -> SamplingParams:
@@ -201,17 +207,33 @@ class SettingsPanel(QScrollArea):
             self._debounce.start()
 
     # -- model ---------------------------------------------------------------------------
-    def set_models(self, models: list[LocalModel], current: str) -> None:
+    def set_models(self, models: list[LocalModel], current: str,
+                   remote: Sequence[RemoteModel] = ()) -> None:
+        """Local models, then (under their own heading) remote ones, marked as leaving."""
         self.model.blockSignals(True)
         self.model.clear()
+        if remote:
+            self._heading_item("On this computer")
         for m in models:
             label = m.name if not m.error else f"{m.name} (unreadable)"
             self.model.addItem(label, m.name)
             if m.error:
                 self.model.setItemData(self.model.count() - 1, m.error,
                                        Qt.ItemDataRole.ToolTipRole)
+        if remote:
+            self._heading_item("Remote: your messages leave this computer")
+        for r in remote:
+            self.model.addItem(f"{r.id} · {r.provider}", r.ref)
+            self.model.setItemData(self.model.count() - 1, remote_note(r.provider),
+                                   Qt.ItemDataRole.ToolTipRole)
         self.select_model(current)
         self.model.blockSignals(False)
+
+    def _heading_item(self, text: str) -> None:
+        """A group heading in the picker: shown, never chosen."""
+        self.model.addItem(text)
+        item = self.model.model().item(self.model.count() - 1)  # type: ignore[attr-defined]
+        item.setFlags(item.flags() & ~(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled))
 
     def select_model(self, name: str) -> None:
         index = self.model.findData(name)

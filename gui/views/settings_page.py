@@ -122,8 +122,8 @@ class SettingsPage(QScrollArea):
         self._column.addWidget(self._server_section())
         self._column.addWidget(self._folders_section())
         self.providers = Section("Providers", "providersSection",
-                                 "Remote model providers (OpenAI-compatible services) will be "
-                                 "set up here.")
+                                 "Remote models: a hosted service (Groq, OpenRouter…), "
+                                 "another Fireside or a vLLM cluster, named PROVIDER:MODEL.")
         self.providers_placeholder = _note("Nothing to set up yet.", "providersPlaceholder",
                                            "No providers yet")
         self.providers.body.addWidget(self.providers_placeholder)
