@@ -28,7 +28,7 @@ from fireside.core.errors import FiresideError
 from fireside.core.hardware import offload
 from fireside.core.inference.engine import Engine
 from fireside.core.inference.handle import Handle
-from fireside.core.inference.types import ChatRequest, LoadSettings, TextRequest
+from fireside.core.inference.types import LoadSettings, TextRequest
 from fireside.core.remote.gateway import Gateway
 from fireside.core.server import anthropic, compat, llama_extras, responses, structured
 from fireside.core.server import params as P
@@ -217,36 +217,18 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         info["model"] = name
         return info, name
 
+    api = compat.Api(state, admit, loop_run, _respond)
+
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
         body = await _body(request)
         sent = await state.gateway.forward(request, body) if state.gateway else None
         if sent is not None:
             return sent
-        sampling = P.sampling(body)
-        sampling.max_tokens = sampling.max_tokens or state.settings.default_max_tokens or None
-        messages = P.messages(body)
         stream, include_usage = P.stream_flags(body)
-        grammar = structured.response_grammar(body)
-        info, name = await admit(request, body)
-        try:
-            loaded = engine.loaded
-            plan = structured.plan_tools(body, loaded.meta.chat_template if loaded else None)
-            prepared = structured.prepare_messages(messages, plan)
-        except BaseException:
-            state.models.end()
-            raise
-        if plan is not None and plan.grammar is not None:
-            grammar = plan.grammar
-        template_tools = plan.tools if plan is not None and plan.for_template else None
-
-        def submit() -> Handle:
-            return engine.submit(ChatRequest(prepared, sampling, template_tools, grammar))
-
-        fmt = ChatFormat(name, plan, include_usage, info,
-                         split_reasoning=P.reasoning_format(body) != "none")
-        # tool calls are only known once the answer is complete: stream them as one chunk
-        return await _respond(request, state, submit, fmt, stream, live=plan is None)
+        split = P.reasoning_format(body) != "none"
+        return await api.chat(request, body, lambda name, plan, info: ChatFormat(
+            name, plan, include_usage, info, split_reasoning=split), stream=stream)
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Response:
@@ -286,7 +268,6 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         return JSONResponse(embeddings_body(name, vectors, tokens,
                                             body.get("encoding_format") or "float"))
 
-    api = compat.Api(state, admit, loop_run, _respond)
     anthropic.register(app, api)
     responses.register(app, api)
 
