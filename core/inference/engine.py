@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -338,11 +339,11 @@ class Engine:
             seq.future.set_result(result)
 
     # -- embeddings ----------------------------------------------------------------------
-    def embed(self, inputs: list[str] | list[str | list[int]]) -> list[list[float]]:
+    def embed(self, inputs: Seq[str | list[int] | list[int | str]]) -> list[list[float]]:
         """Mean-pooled, normalised embeddings: :meth:`embed_counted` without the count."""
         return self.embed_counted(inputs)[0]
 
-    def embed_counted(self, inputs: list[str] | list[str | list[int]]
+    def embed_counted(self, inputs: Seq[str | list[int] | list[int | str]]
                       ) -> tuple[list[list[float]], int]:
         """Embeddings of texts or token-id lists, and the tokens read, from the loaded context.
 
@@ -351,7 +352,8 @@ class Engine:
         """
         return self._owner.call(lambda: self._embed_owned(list(inputs)))
 
-    def _embed_owned(self, inputs: list[str | list[int]]) -> tuple[list[list[float]], int]:
+    def _embed_owned(self, inputs: list[str | list[int] | list[int | str]]
+                     ) -> tuple[list[list[float]], int]:
         import llama_cpp
 
         from fireside.core.inference.embed import check_token_ids, embed_tokens
@@ -363,8 +365,12 @@ class Engine:
         llama_cpp.llama_set_embeddings(llm._ctx.ctx, True)
         try:
             for item in inputs:
-                tokens = (check_token_ids(llm, item, "input") if isinstance(item, list) else
-                          llm.tokenize(item.encode("utf-8"), add_bos=True, special=False))
+                if isinstance(item, str):
+                    tokens = llm.tokenize(item.encode("utf-8"), add_bos=True, special=False)
+                else:  # token ids, maybe with text between them (llama-server's prompts)
+                    tokens = [t for piece in item for t in (
+                        check_token_ids(llm, [piece], "input") if isinstance(piece, int) else
+                        llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False))]
                 read += len(tokens)
                 out.append(embed_tokens(llm, tokens, loaded.n_ctx))
         finally:

@@ -35,8 +35,7 @@ def build(llm: Any, vocab: Any, p: SamplingParams, grammar: Any) -> _internals.L
             else p.seed & 0xFFFFFFFF)
     sampler = _internals.LlamaSampler()
     if p.logit_bias:
-        check_token_ids(llm, list(p.logit_bias), "logit_bias")
-        sampler.add_logit_bias(int(llm.n_vocab()), p.logit_bias)
+        sampler.add_logit_bias(int(llm.n_vocab()), _bias_by_id(llm, p.logit_bias))
     sampler.add_penalties(n_vocab=int(llm.n_vocab()), penalty_last_n=llm.last_n_tokens_size,
                           penalty_repeat=p.repeat_penalty, penalty_freq=p.frequency_penalty,
                           penalty_present=p.presence_penalty)
@@ -53,3 +52,14 @@ def build(llm: Any, vocab: Any, p: SamplingParams, grammar: Any) -> _internals.L
     sampler.add_temp(p.temperature)
     sampler.add_dist(seed)
     return sampler
+
+
+def _bias_by_id(llm: Any, bias: dict[int | str, float]) -> dict[int, float]:
+    """Token text (llama-server's form) biases every token it is made of."""
+    out: dict[int, float] = {}
+    for key, value in bias.items():
+        ids = ([key] if isinstance(key, int) else
+               list(llm.tokenize(key.encode("utf-8"), add_bos=False, special=False)))
+        for token in check_token_ids(llm, ids, "logit_bias"):
+            out[token] = value
+    return out

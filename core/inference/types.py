@@ -48,7 +48,8 @@ class SamplingParams:
     max_tokens: int | None = 512
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
-    logit_bias: dict[int, float] = field(default_factory=dict)  # token id -> added to its logit
+    # token id (or text: each of its tokens) -> added to the logit
+    logit_bias: dict[int | str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -230,6 +230,11 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         return await api.chat(request, body, lambda name, plan, info: ChatFormat(
             name, plan, include_usage, info, split_reasoning=split), stream=stream)
 
+    @app.post("/v1/chat/completions/input_tokens")
+    async def chat_input_tokens(request: Request) -> dict[str, Any]:
+        """llama-server's count of a chat request's prompt tokens, template applied."""
+        return {"input_tokens": await api.count_tokens(request, await _body(request))}
+
     @app.post("/v1/completions")
     async def completions(request: Request) -> Response:
         body = await _body(request)

@@ -76,7 +76,8 @@ def _native_request(body: dict[str, Any]) -> tuple[dict[str, Any], str | list[in
         raise bad("n_predict", "'n_predict' must be an integer")
     openai_like: dict[str, Any] = {k: body[k] for k in ("temperature", "top_p", "top_k", "min_p",
                                         "repeat_penalty", "presence_penalty",
-                                        "frequency_penalty", "seed", "stop") if k in body}
+                                        "frequency_penalty", "seed", "stop", "logit_bias")
+                                  if k in body}
     if isinstance(openai_like.get("seed"), int) and openai_like["seed"] < 0:
         del openai_like["seed"]  # llama-server's -1: a random seed
     if n_predict is not None and n_predict >= 0:
@@ -87,15 +88,8 @@ def _native_request(body: dict[str, Any]) -> tuple[dict[str, Any], str | list[in
 
 
 def _native_grammar(body: dict[str, Any]) -> Any:
-    schema = body.get("json_schema")
-    if schema is not None:
-        if body.get("grammar"):
-            raise bad("json_schema", "'json_schema' and 'grammar' cannot be used together")
-        if not isinstance(schema, dict):
-            raise bad("json_schema", "'json_schema' must be an object")
-        return structured._grammar_from_schema(schema, "json_schema")
-    return structured.response_grammar({"grammar": body["grammar"]} if body.get("grammar")
-                                       else {})
+    return structured.response_grammar({k: body[k] for k in ("grammar", "json_schema")
+                                        if body.get(k) is not None})
 
 
 def _version() -> str:

@@ -145,22 +145,27 @@ def sampling(body: dict[str, Any]) -> SamplingParams:
     return params
 
 
-def _logit_bias(value: Any) -> dict[int, float]:
-    """OpenAI's {"token id": bias} (or llama-server's [[id, bias], …]), bias in -100..100."""
+def _logit_bias(value: Any) -> dict[int | str, float]:
+    """OpenAI's {"token id": bias}, or llama-server's [[id or text, bias], …] (text: every
+    token of it), bias in -100..100."""
     if value is None:
         return {}
     pairs = value.items() if isinstance(value, dict) else value
-    out: dict[int, float] = {}
+    out: dict[int | str, float] = {}
     try:
         for token, bias in pairs:
-            token_id = int(token)
+            key: int | str = token
+            if isinstance(token, str) and token.strip().lstrip("-").isdigit():
+                key = int(token)
+            elif isinstance(token, bool) or not isinstance(token, int | str) or token == "":
+                raise ValueError(token)
             if isinstance(bias, bool) or not isinstance(bias, int | float) \
                     or not -100 <= bias <= 100:
                 raise ValueError(bias)
-            out[token_id] = float(bias)
+            out[key] = float(bias)
     except (TypeError, ValueError):
-        raise bad("logit_bias", "'logit_bias' must map token ids to numbers from -100 to "
-                  "100") from None
+        raise bad("logit_bias", "'logit_bias' must map token ids (or token text) to numbers "
+                  "from -100 to 100") from None
     return out
 
 
@@ -231,18 +236,39 @@ def prompt(body: dict[str, Any]) -> str | list[int]:
     return value
 
 
-def embedding_inputs(body: dict[str, Any]) -> list[str | list[int]]:
-    """Texts or token-id lists (LangChain's OpenAIEmbeddings sends token ids by default)."""
+def _prompt_piece(value: Any) -> str | list[int | str] | None:
+    """One embedding input in any form llama-server takes, or None if it is none of them:
+    text, token ids mixed with text, ``{"prompt_string": …}``, ``{"content": [text parts]}``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(
+            isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
+            for v in value):
+        return list(value)
+    if isinstance(value, dict) and isinstance(value.get("prompt_string"), str):
+        return str(value["prompt_string"])
+    if isinstance(value, dict) and isinstance(value.get("content"), list) and value["content"] \
+            and all(isinstance(p, dict) and p.get("type") == "text"
+                    and isinstance(p.get("text"), str) for p in value["content"]):
+        return "".join(p["text"] for p in value["content"])
+    return None
+
+
+def embedding_inputs(body: dict[str, Any]) -> list[str | list[int | str]]:
+    """Texts or token-id lists (LangChain's OpenAIEmbeddings sends token ids by default), and
+    llama-server's forms: ids mixed with text, ``prompt_string`` and ``content`` objects."""
     value = body.get("input")
-    if isinstance(value, str) or _token_ids(value):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(
-            isinstance(v, str) or _token_ids(v) for v in value):
-        raise bad("input", "'input' must be a string, a list of strings, a list of token ids "
-                  "or a list of such lists")
-    if any(not v for v in value):
+    # a list holding any token id is one prompt; otherwise a list is several prompts
+    one = not isinstance(value, list) or any(
+        isinstance(v, int) and not isinstance(v, bool) for v in value)
+    items: list[Any] = ([_prompt_piece(value)] if one else
+                        [_prompt_piece(v) for v in value] if value else [None])
+    if any(item is None for item in items):
+        raise bad("input", "'input' must be a string, a list of strings, token ids (a list "
+                  "of them, or lists), or llama-server's prompt objects")
+    if any(not item for item in items):
         raise bad("input", "'input' must not contain empty strings")
-    if len(value) > MAX_EMBEDDING_INPUTS:
+    if len(items) > MAX_EMBEDDING_INPUTS:
         raise bad("input", f"'input' may hold at most {MAX_EMBEDDING_INPUTS} inputs, as at "
                   "OpenAI; send the rest in further requests")
     fmt = body.get("encoding_format", "float")
@@ -251,7 +277,7 @@ def embedding_inputs(body: dict[str, Any]) -> list[str | list[int]]:
     if body.get("dimensions") is not None:
         raise bad("dimensions", "'dimensions' cannot be honoured: the local model's embeddings "
                   "have a fixed size and are not trained to be shortened")
-    return list(value)
+    return items
 
 
 def stream_flags(body: dict[str, Any]) -> tuple[bool, bool]:

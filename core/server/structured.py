@@ -87,6 +87,13 @@ def response_grammar(body: dict[str, Any]) -> Any:
     """The grammar that ``response_format`` (or llama-server's ``grammar``) asks for, or None."""
     fmt = body.get("response_format")
     own = body.get("grammar")
+    if body.get("json_schema") is not None:  # llama-server's top-level schema
+        if own is not None or fmt is not None:
+            raise bad("json_schema", "'json_schema' cannot be combined with 'grammar' or "
+                      "'response_format'")
+        if not isinstance(body["json_schema"], dict):
+            raise bad("json_schema", "'json_schema' must be an object")
+        return _grammar_from_schema(body["json_schema"], "json_schema")
     if own is not None:
         if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
             raise bad("grammar", "'grammar' and 'response_format' cannot be used together")
@@ -103,6 +110,10 @@ def response_grammar(body: dict[str, Any]) -> Any:
                   "json_schema")
     if fmt["type"] == "text":
         return None
+    if fmt["type"] == "json_object" and "schema" in fmt:  # llama-server's extension
+        if not isinstance(fmt["schema"], dict):
+            raise bad("response_format.schema", "'schema' must be a JSON schema object")
+        return _grammar_from_schema(fmt["schema"], "response_format.schema")
     if fmt["type"] == "json_object":
         from llama_cpp.llama_grammar import LlamaGrammar
 

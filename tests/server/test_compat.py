@@ -97,3 +97,35 @@ def test_logit_bias_bans_and_forces_tokens(client: openai.OpenAI, model_name: st
         ask(logit_bias={"12": 500})
     with pytest.raises(openai.BadRequestError):
         ask(logit_bias={str(10**9): 5})
+
+
+def test_llama_server_request_forms(client: openai.OpenAI, model_name: str) -> None:
+    """Forms llama-server's clients send: mixed prompts, prompt objects, top-level json_schema,
+    a schema inside json_object, token text in logit_bias, the input-token count."""
+    base = str(client.base_url).removesuffix("/").removesuffix("/v1")
+    emb = httpx.post(base + "/v1/embeddings", timeout=60, json={"input": [
+        "hello world", {"content": [{"type": "text", "text": "hello "},
+                                    {"type": "text", "text": "world"}]},
+        {"prompt_string": "hello world"}, [12, "string", 34]]}).json()["data"]
+    assert len(emb) == 4 and emb[0]["embedding"] == emb[1]["embedding"] == emb[2]["embedding"]
+    one = httpx.post(base + "/v1/embeddings", json={"input": [12, 34, "string", 56]}).json()
+    assert len(one["data"]) == 1
+    assert httpx.post(base + "/v1/embeddings", json={"input": [{"content": 5}]}).status_code \
+        == 400
+    chat = {"model": model_name, "max_tokens": 8,
+            "messages": [{"role": "user", "content": "Write an example"}]}
+    forced = httpx.post(base + "/chat/completions", timeout=60,
+                        json={**chat, "json_schema": {"const": "42"}}).json()
+    assert forced["choices"][0]["message"]["content"] == '"42"'
+    inside = httpx.post(base + "/chat/completions", timeout=60, json={
+        **chat, "response_format": {"type": "json_object", "schema": {"const": "7"}}}).json()
+    assert inside["choices"][0]["message"]["content"] == '"7"'
+    assert httpx.post(base + "/chat/completions", json={
+        **chat, "response_format": {"type": "json_object", "schema": 123}}).status_code == 400
+    count = httpx.post(base + "/chat/completions/input_tokens", json=chat).json()
+    assert count["input_tokens"] > 5
+    words = ["the", "The", "a", "is", "of", "book"]
+    banned = httpx.post(base + "/completion", timeout=60, json={
+        "prompt": "What is the best book", "n_predict": 24, "temperature": 0,
+        "logit_bias": [[f" {w} ", -100] for w in words]}).json()["content"]
+    assert not any(f" {w} " in banned for w in words)
