@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,8 +43,10 @@ from fireside.core.hub.licenses import LicenseClass
 from fireside.core.hub.manager import DONE, DownloadJob, DownloadManager
 from fireside.core.hub.remote_header import Fit, remote_fit, unknown_fit
 from fireside.core.models.library import LocalModel
+from fireside.core.units import plural
 from fireside.gui.bridge import Bridge
-from fireside.gui.views.hub_common import hub_config, license_color
+from fireside.gui.views.discover_card import RepoCard
+from fireside.gui.views.hub_common import hub_config
 from fireside.gui.views.installed import installed_model, installed_names
 from fireside.gui.views.repo_page import RepoPage
 
@@ -104,6 +105,9 @@ class DiscoverView(QWidget):
 
         self.results = _named(QListWidget(), "resultsList", "Search results")
         self.results.setMinimumWidth(300)
+        self.results.setSpacing(4)
+        self.results.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results.currentItemChanged.connect(self._open_selected)
         self.more = _named(QPushButton("More results"), "moreButton", "More results")
         self.more.clicked.connect(self._next_page)
@@ -191,20 +195,22 @@ class DiscoverView(QWidget):
         for r in self._results:
             if wanted and r.license.klass.value != wanted:
                 continue
-            lock = "🔒 " if r.gated else ""
-            item = QListWidgetItem(f"{lock}{r.repo}\n    ⬇ {r.downloads:,}   ♥ {r.likes}   "
-                                   f"· {r.license.label}")
+            item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, r.repo)
             item.setData(Qt.ItemDataRole.AccessibleTextRole,
-                         f"{r.repo}, {r.downloads} downloads, license {r.license.label}")
+                         f"{r.repo}, {plural(r.downloads, 'download')}, "
+                         f"license {r.license.label}" + (", gated" if r.gated else ""))
             item.setToolTip(r.license.reason)
-            item.setForeground(QBrush(license_color(r.license.klass.value).darker(130)))
+            card = RepoCard(r)
+            item.setSizeHint(QSize(0, card.sizeHint().height()))
             self.results.addItem(item)
+            self.results.setItemWidget(item, card)
             if r.repo == keep:
                 self.results.setCurrentItem(item)
             shown += 1
         self.results.blockSignals(False)
-        self.status.setText(f"{shown} repos" if shown else "No GGUF repos match.")
+        self._mark_cards(self.results.currentItem())
+        self.status.setText(plural(shown, "repo") if shown else "No GGUF repos match.")
 
     def _apply_filters(self) -> None:
         self._fill_results()
@@ -214,7 +220,15 @@ class DiscoverView(QWidget):
                                "fits_only": self.fits_only.isChecked()})
 
     # -- repo page ------------------------------------------------------------------------
+    def _mark_cards(self, item: QListWidgetItem | None) -> None:
+        for row in range(self.results.count()):
+            each = self.results.item(row)
+            card = self.results.itemWidget(each)
+            if isinstance(card, RepoCard):
+                card.set_selected(each is item)
+
     def _open_selected(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
+        self._mark_cards(item)
         if item is not None:
             self.open_repo(item.data(Qt.ItemDataRole.UserRole))
 

@@ -17,19 +17,20 @@ from PySide6.QtWidgets import QLabel
 from fireside.core.hub.common import HubConfig
 from fireside.core.hub.licenses import LicenseClass
 from fireside.core.hub.manager import QUEUED, RUNNING, DownloadManager
+from fireside.core.units import human_bytes
+from fireside.gui import theme
+
+__all__ = ["badge", "chip", "fit_color", "human_bytes", "hub_config", "license_color",
+           "make_downloads", "stop_downloads"]
 
 if TYPE_CHECKING:
     from fireside.gui.bridge import Bridge
 
 log = logging.getLogger("fireside.gui.hub")
-BADGE_COLORS: dict[str, str] = {
-    LicenseClass.COMMERCIAL.value: "#2f9e44",
-    LicenseClass.ATTRIBUTION.value: "#1971c2",
-    LicenseClass.CONDITIONS.value: "#e8590c",
-    LicenseClass.NONCOMMERCIAL.value: "#c92a2a",
-    LicenseClass.UNKNOWN.value: "#868e96",
-}
-FIT_COLORS = {"fits": "#2f9e44", "tight": "#e8590c", "too big": "#c92a2a", "unknown": "#868e96"}
+# A fit verdict's chip takes the colours of the license class that reads the same way.
+FIT_KINDS = {"fits": "commercial", "tight": "conditions", "too big": "noncommercial",
+             "unknown": "unknown", "installed": "commercial"}
+LICENSE_KINDS = {klass.value for klass in LicenseClass}
 
 
 def hub_config(bridge: Bridge) -> HubConfig:
@@ -64,24 +65,37 @@ def stop_downloads(manager: DownloadManager, timeout: float = 10.0) -> None:
             log.warning("download thread %s still running after shutdown", thread.name)
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+def chip_kind(kind: str) -> str:
+    """The token family (``chip_<family>_bg/fg``) for a license class or fit verdict."""
+    if kind in LICENSE_KINDS or kind == "neutral":
+        return kind
+    return FIT_KINDS.get(kind, "unknown")
 
 
-def badge(text: str, color: str, tooltip: str = "") -> QLabel:
+def chip(text: str, kind: str, tooltip: str = "", name: str = "chip",
+         accessible: str = "") -> QLabel:
+    """A small rounded label coloured by ``kind`` (a license class, a fit verdict, "neutral");
+    the style sheet draws it from the theme's chip tokens, readable in both themes."""
     label = QLabel(text)
-    label.setObjectName("licenseBadge")
-    label.setAccessibleName(f"License: {text}")
-    label.setStyleSheet(f"QLabel {{ background: {color}; color: white; border-radius: 8px;"
-                        " padding: 2px 8px; font-weight: 600; }")
+    label.setObjectName(name)
+    label.setAccessibleName(accessible or text)
+    label.setProperty("chip", kind if kind in FIT_KINDS or kind in LICENSE_KINDS
+                      or kind == "neutral" else "unknown")
     if tooltip:
         label.setToolTip(tooltip)
     return label
 
 
+def badge(text: str, klass: str, tooltip: str = "") -> QLabel:
+    """The license chip: ``klass`` is a :class:`LicenseClass` value."""
+    return chip(text, klass, tooltip, name="licenseBadge", accessible=f"License: {text}")
+
+
 def license_color(klass: str) -> QColor:
-    return QColor(BADGE_COLORS.get(klass, BADGE_COLORS["unknown"]))
+    """Text colour for a license class, on the theme's base background."""
+    return QColor(theme.current().token(f"chip_{chip_kind(klass)}_fg"))
+
+
+def fit_color(verdict: str) -> QColor:
+    """Text colour for a fit verdict ("fits", "tight", "too big", "unknown")."""
+    return QColor(theme.current().token(f"chip_{chip_kind(verdict)}_fg"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,11 +29,12 @@ from PySide6.QtWidgets import (
 from fireside.core.hub.catalog import FileChoice, RepoDetail
 from fireside.core.hub.licenses import gated_message
 from fireside.core.hub.remote_header import Fit
-from fireside.gui.views.hub_common import BADGE_COLORS, FIT_COLORS, badge, human_bytes
+from fireside.core.units import plural
+from fireside.gui import icons, theme
+from fireside.gui.views.hub_common import badge, chip, fit_color, human_bytes, license_color
 
 COLUMNS = ("File", "Installed", "Quant", "Size", "Fit", "Max context", "License")
-COL_STATUS, COL_FIT, COL_LICENSE = 1, 4, 6
-INSTALLED_COLOR = FIT_COLORS["fits"]  # the same green as "fits"
+COL_STATUS, COL_SIZE, COL_FIT, COL_LICENSE = 1, 3, 4, 6
 
 
 def fit_text(fit: Fit | None) -> str:
@@ -66,7 +67,7 @@ class RepoPage(QWidget):
         self.title = QLabel("Pick a model on the left")
         self.title.setObjectName("repoTitle")
         self.title.setAccessibleName("Repository name")
-        self.title.setStyleSheet("font-size: 17px; font-weight: 600;")
+        self.title.setProperty("role", "heading")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.badge_row = QHBoxLayout()
         self.license_reason = QLabel("")
@@ -78,9 +79,12 @@ class RepoPage(QWidget):
         self.gated.setObjectName("gatedNotice")
         self.gated.setAccessibleName("Gated repository notice")
         self.gated.setWordWrap(True)
-        self.gated.setStyleSheet("background: #fff4d6; color: #5c4400; border-radius: 6px;"
-                                 " padding: 6px;")
         self.gated.hide()
+        self.gated_icon = QLabel()  # a lock icon, not an emoji (fonts without it draw a box)
+        self.gated_icon.setObjectName("gatedIcon")
+        self.gated_icon.setAccessibleName("Gated repository")
+        self.gated_icon.setToolTip("Gated: accept its terms on the Hub to download")
+        self.gated_icon.hide()
 
         self.card = QTextBrowser()
         self.card.setObjectName("modelCard")
@@ -102,11 +106,15 @@ class RepoPage(QWidget):
         self.table.doubleClicked.connect(lambda _i: self._activate())
 
         self.download = QPushButton("Download")
+        theme.set_variant(self.download, "primary")
+        icons.put(self.download, "download", "accent_text")
         self.download.setObjectName("downloadButton")
         self.download.setAccessibleName("Download")
         self.download.setEnabled(False)
         self.download.clicked.connect(self._download)
         self.open = QPushButton("Open")
+        theme.set_variant(self.open, "primary")
+        icons.put(self.open, "open", "accent_text")
         self.open.setObjectName("openModelButton")
         self.open.setAccessibleName("Open")
         self.open.setToolTip("Chat with the installed copy of this file")
@@ -133,7 +141,13 @@ class RepoPage(QWidget):
         split.setSizes([220, 300])
 
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(10)
+        heading = QHBoxLayout()
+        heading.setSpacing(8)
+        heading.addWidget(self.gated_icon)
+        heading.addWidget(self.title, 1)
+        layout.addLayout(heading)
         layout.addLayout(self.badge_row)
         layout.addWidget(self.license_reason)
         layout.addWidget(self.gated)
@@ -160,8 +174,9 @@ class RepoPage(QWidget):
             if widget is not None:
                 widget.deleteLater()
         lic = detail.license
-        self.badge_row.addWidget(badge(lic.label, BADGE_COLORS[lic.klass.value], lic.reason))
-        stats = QLabel(f"{detail.downloads:,} downloads · {detail.likes} likes")
+        self.badge_row.addWidget(badge(lic.label, lic.klass.value, lic.reason))
+        stats = QLabel(f"{plural(detail.downloads, 'download')} · "
+                       f"{plural(detail.likes, 'like')}")
         stats.setProperty("role", "muted")
         stats.setObjectName("repoStats")
         stats.setAccessibleName("Downloads and likes")
@@ -170,15 +185,20 @@ class RepoPage(QWidget):
         link = f' <a href="{lic.link}">Read the license</a>' if lic.link else ""
         self.license_reason.setText(f"{lic.reason}.{link}")
         self.gated.setVisible(detail.gated)
+        self.gated_icon.setVisible(detail.gated)
+        if detail.gated:
+            self.gated_icon.setPixmap(icons.icon("gated", "warning").pixmap(QSize(20, 20)))
         self.gated.setText(gated_message(detail.repo, endpoint) if detail.gated else "")
         self.card.setMarkdown(detail.readme or "*This repo has no model card.*")
-        self.status.setText(f"{len(detail.choices)} files · checking fit from file headers…")
+        self.status.setText(f"{plural(len(detail.choices), 'file')} · checking fit from file "
+                            "headers…")
         self.refilter()
 
     def set_fit(self, name: str, fit: Fit) -> None:
         self.fits[name] = fit
         if len(self.fits) == len(self.detail.choices if self.detail else []):
-            self.status.setText(f"{len(self.fits)} files · fit checked against this machine")
+            self.status.setText(f"{plural(len(self.fits), 'file')} · fit checked against this "
+                                "machine")
         self.refilter()
 
     def set_installed(self, installed: dict[str, str]) -> None:
@@ -224,19 +244,35 @@ class RepoPage(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, c.name)
                 if col == COL_STATUS and local:
-                    item.setForeground(QBrush(QColor(INSTALLED_COLOR)))
+                    item.setForeground(QBrush(fit_color("fits")))
                     item.setToolTip(f"Installed as {local}")
                     item.setData(Qt.ItemDataRole.AccessibleTextRole, f"installed as {local}")
                 if col == COL_FIT and fit is not None:
-                    item.setForeground(QBrush(QColor(FIT_COLORS.get(fit.verdict, "#868e96"))))
                     item.setToolTip(fit.reason)
                 if col == COL_LICENSE and lic is not None:
-                    item.setForeground(QBrush(QColor(BADGE_COLORS[lic.klass.value])))
+                    item.setForeground(QBrush(license_color(lic.klass.value)))
                     item.setToolTip(f"{lic.label}: {lic.reason}")
                 self.table.setItem(row, col, item)
+            self._chips(row, c.size, fit)
             if selected is not None and c.name == selected.name:
                 self.table.selectRow(row)
         self._update_button()
+
+    def _chips(self, row: int, size: int, fit: Fit | None) -> None:
+        """Size and fit as chips over their cells (the items keep the text for readers)."""
+        kinds = {COL_SIZE: (human_bytes(size), "neutral", ""),
+                 COL_FIT: (fit_text(fit), fit.verdict if fit else "unknown",
+                           fit.reason if fit else "")}
+        for col, (text, kind, tip) in kinds.items():
+            holder = QWidget()
+            line = QHBoxLayout(holder)
+            line.setContentsMargins(6, 0, 6, 0)
+            line.addWidget(chip(text, kind, tip, name=f"chip{col}"))
+            line.addStretch(1)
+            item = self.table.item(row, col)
+            if item is not None:
+                item.setForeground(QBrush(QColor(0, 0, 0, 0)))  # the chip shows it
+            self.table.setCellWidget(row, col, holder)
 
     def selected_choice(self) -> FileChoice | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
