@@ -44,6 +44,7 @@ ICONS: dict[str, str] = {
     "cancel": "mdi6.close",
     "remove": "mdi6.close",
     "more": "mdi6.chevron-down",
+    "more_closed": "mdi6.chevron-right",
     "search": "mdi6.magnify",
     # facts
     "gated": "mdi6.lock-outline",

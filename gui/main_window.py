@@ -158,10 +158,10 @@ class MainWindow(QMainWindow):
         self.chat.refresh_models()
 
     def _wire_views(self) -> None:
-        discover = self.views.get("discover")
-        opened = getattr(discover, "open_model_requested", None)
-        if opened is not None:  # Discover's "Open" on a file already installed
-            opened.connect(self.open_model)
+        for key in ("discover", "downloads"):  # "Open" on an installed file or finished job
+            opened = getattr(self.views.get(key), "open_model_requested", None)
+            if opened is not None:
+                opened.connect(self.open_model)
         my_models = self.views.get("my_models")
         for signal, slot in (("chat_requested", self.open_model),
                              ("load_settings_requested", self.open_load_settings)):

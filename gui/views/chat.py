@@ -145,6 +145,7 @@ class ChatView(QWidget):
         self.sidebar.search_changed.connect(self.search)
         self.list_model.renamed.connect(self._on_renamed)
         self.composer.send_requested.connect(self.replies.send)
+        self.transcript.empty.prompt_chosen.connect(self.composer.submit)
         self.composer.stop_requested.connect(self.replies.stop)
         self.composer.regenerate_requested.connect(self.replies.regenerate)
         self.transcript.edit_requested.connect(self._on_edit)

@@ -58,8 +58,7 @@ SORTS = [("Most downloaded", "downloads"), ("Most liked", "likes"), ("Trending",
          ("Recently updated", "updated")]
 QUANTS = ["Any quantization", "Q2_K", "Q3_K", "Q4_K_M", "Q4_0", "Q5_K", "Q6_K", "Q8_0", "IQ",
           "F16", "BF16"]
-SIZES = [("Any size", 0), ("≤ 1 GB", 10**9), ("≤ 4 GB", 4 * 10**9), ("≤ 8 GB", 8 * 10**9),
-         ("≤ 16 GB", 16 * 10**9), ("≤ 32 GB", 32 * 10**9)]
+SIZES = [("Any size", 0), *((f"≤ {n} GiB", n * 2**30) for n in (1, 4, 8, 16, 32))]
 
 
 def _named(widget: Any, name: str, accessible: str) -> Any:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from fireside.core.hardware import backend, probe
 from fireside.core.hardware.measure import LoadMeasurement, LoadMonitor
+from fireside.core.units import human_bytes
 from fireside.gui.bridge import Bridge
 from fireside.gui.status_colors import status_color
 
@@ -64,7 +65,7 @@ def take_sample() -> Sample:
 def _mib(n: int | None) -> str:
     if n is None:
         return "—"
-    return f"{n / GiB:.2f} GiB" if abs(n) >= GiB else f"{n / MiB:.1f} MiB"
+    return human_bytes(n, 2 if abs(n) >= GiB else 1)
 
 
 def _plot(title: str, unit: str, name: str) -> pg.PlotWidget:

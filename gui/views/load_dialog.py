@@ -34,6 +34,7 @@ from fireside.core.inference.types import KV_CACHE_TYPES, LoadSettings
 from fireside.core.models.library import LocalModel
 from fireside.core.models.meta import ModelMeta
 from fireside.core.settings import Settings
+from fireside.core.units import human_bytes
 from fireside.gui.bridge import Bridge
 from fireside.gui.status_colors import status_color
 
@@ -48,7 +49,7 @@ def _quick_hw() -> probe.HardwareInfo:
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+    return human_bytes(n, 2 if n >= 2**30 else 1)
 
 
 class LoadSettingsDialog(QDialog):

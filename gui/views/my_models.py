@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from fireside.core.hub.licenses import verdict
 from fireside.core.hub.manager import DownloadManager
 from fireside.core.models.library import LocalModel
+from fireside.core.units import plural
 from fireside.gui.bridge import Bridge
 from fireside.gui.library_watch import LibraryWatcher
 from fireside.gui.views.add_from_url import AddFromUrlDialog
@@ -64,7 +65,7 @@ def _when(ts: float) -> str:
 
 
 def _count(n: int) -> str:
-    return f"{n} model" if n == 1 else f"{n} models"
+    return plural(n, "model")
 
 
 class MyModelsView(QWidget):
