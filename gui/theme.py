@@ -195,7 +195,10 @@ def fill(template: str, colors: Colors) -> str:
         name = match.group(1)
         if "." in name:
             group, key = name.split(".", 1)
-            return str(data[group][key])
+            raw = data[group][key]
+            # lengths are pixels: spacing, radii and the type scale's *_px sizes
+            px = group in ("spacing", "radius") or key.endswith("_px")
+            return f"{raw}px" if px else str(raw)
         return colors.token(name)
 
     return _NAME.sub(value, template)

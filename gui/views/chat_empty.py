@@ -8,7 +8,15 @@ sheet (theme.style_tree on this subtree only): the transcript around it has none
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from fireside.gui import icons, theme
 
@@ -18,6 +26,31 @@ EXAMPLE_PROMPTS = (
     "Plan a relaxed weekend trip to the mountains",
     "Draft a friendly email asking to move a meeting to Friday",
 )
+
+
+def _prompt_button(prompt: str) -> QPushButton:
+    """A card-like button whose words wrap (a QPushButton's own text never does)."""
+    button = QPushButton()
+    button.setAccessibleName(prompt)
+    button.setToolTip("Send this to the model")
+    button.setProperty("prompt", "true")
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    button.setFixedHeight(64)
+    row = QHBoxLayout(button)
+    row.setContentsMargins(12, 6, 12, 6)
+    row.setSpacing(10)
+    mark = QLabel()
+    mark.setObjectName("promptIcon")
+    words = QLabel(prompt)
+    words.setWordWrap(True)
+    for label in (mark, words):
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        row.addWidget(label)
+    row.setStretch(1, 1)
+    button.setText("")
+    button.setProperty("promptText", prompt)
+    return button
 
 
 class EmptyChat(QWidget):
@@ -50,17 +83,19 @@ class EmptyChat(QWidget):
         grid.setSpacing(10)
         self.buttons: list[QPushButton] = []
         for i, prompt in enumerate(EXAMPLE_PROMPTS):
-            button = QPushButton(prompt)
+            button = _prompt_button(prompt)
             button.setObjectName(f"examplePrompt{i}")
-            button.setAccessibleName(prompt)
-            button.setToolTip("Send this to the model")
-            button.setProperty("prompt", "true")
-            button.setCursor(Qt.CursorShape.PointingHandCursor)
-            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            button.setMinimumHeight(56)
-            icons.put(button, "prompt", "accent")
             button.clicked.connect(lambda _c=False, p=prompt: self.prompt_chosen.emit(p))
             grid.addWidget(button, i // 2, i % 2)
             self.buttons.append(button)
         col.addLayout(grid)
         theme.style_tree(self)
+        self.retint()
+
+    def retint(self) -> None:
+        """The prompts' bulbs in the current theme's accent (after a scheme change too)."""
+        pixmap = icons.icon("prompt", "accent").pixmap(QSize(18, 18))
+        for button in self.buttons:
+            mark = button.findChild(QLabel, "promptIcon")
+            if mark is not None:
+                mark.setPixmap(pixmap)
