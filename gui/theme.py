@@ -22,7 +22,7 @@ from weakref import WeakSet
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLayout, QWidget
 
 VARIANTS = ("primary", "secondary", "danger")
 
@@ -182,6 +182,13 @@ def set_variant(widget: QWidget, variant: str) -> QWidget:
     style.unpolish(widget)
     style.polish(widget)
     return widget
+
+
+def page_margins(layout: QLayout) -> None:
+    """A page's outer margins and spacing from the tokens, the same on every view."""
+    space = tokens()["spacing"]
+    layout.setContentsMargins(space["xl"], space["lg"], space["xl"], space["lg"])
+    layout.setSpacing(space["md"])
 
 
 _NAME = re.compile(r"@([a-z_]+(?:\.[a-z_0-9]+)?)")

@@ -20,6 +20,7 @@ import os
 import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,6 +57,23 @@ def start_hub(starter_file: Path) -> Any:
 
     repos = demo_repos(Path(tempfile.mkdtemp(prefix="fireside-shots-hub-")), starter_file)
     return HubServer(repos, port=port, max_page=20).start()
+
+
+def ask_server(port: int) -> threading.Thread:
+    """Two requests to the local server, as an app would make them (for its request log)."""
+    import httpx
+
+    def ask() -> None:
+        base = f"http://127.0.0.1:{port}/v1"
+        with httpx.Client(timeout=120) as client:
+            client.get(f"{base}/models")
+            client.post(f"{base}/chat/completions", json={
+                "model": "smollm2-135m-instruct-q4_1", "max_tokens": 12,
+                "messages": [{"role": "user", "content": "Say hello in French."}]})
+
+    thread = threading.Thread(target=ask, name="screenshot-requests", daemon=True)
+    thread.start()
+    return thread
 
 
 def main() -> int:
@@ -140,7 +158,8 @@ def main() -> int:
     my_models: Any = win.views["my_models"]
 
     for scheme in args.themes:
-        win.set_theme(scheme)
+        chooser = win.settings_page.theme  # the person's way: Settings → Theme
+        chooser.setCurrentIndex(chooser.findData(scheme))
         settle(0.5)
         win.show_view("chat")
         chat.open_conversation(conv.id)
@@ -181,6 +200,9 @@ def main() -> int:
         if server.state != "running":
             server.toggle.setChecked(True)
             pump(lambda: server.state == "running", 30, "the server")
+            asked = ask_server(server.current_settings().port)
+            pump(lambda t=asked: not t.is_alive(), 120, "requests to the server")
+            pump(lambda: server.table.rowCount() >= 2, 10, "the request log")
         shoot(win, f"server-{scheme}.png")
         win.show_view("settings")
         shoot(win, f"settings-{scheme}.png")

@@ -131,7 +131,10 @@ class JobRow(QFrame):
             text = f"{j.state.capitalize()} · {done}"
         self.detail.setText(text)
         self.detail.setToolTip(text)
-        self.pause.setText("Resume" if j.state in (PAUSED, FAILED) else "Pause")
+        resume = j.state in (PAUSED, FAILED)
+        if self.pause.text() != ("Resume" if resume else "Pause"):
+            icons.put(self.pause, "resume" if resume else "pause")
+        self.pause.setText("Resume" if resume else "Pause")
         self.pause.setEnabled(j.state in (QUEUED, RUNNING, PAUSED, FAILED))
         finished = j.state in (DONE, CANCELLED)
         self.pause.setVisible(not finished)  # never greyed buttons on a finished job
@@ -181,7 +184,7 @@ class DownloadsView(QWidget):
         head.addWidget(heading, 1)
         head.addWidget(self.clear)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 18, 24, 18)
+        theme.page_margins(layout)
         layout.addLayout(head)
         layout.addWidget(scroll, 1)
         self.timer = QTimer(self)

@@ -11,8 +11,15 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
 
 from fireside.core.hub.common import HubConfig
 from fireside.core.hub.licenses import LicenseClass
@@ -84,6 +91,62 @@ def chip(text: str, kind: str, tooltip: str = "", name: str = "chip",
     if tooltip:
         label.setToolTip(tooltip)
     return label
+
+
+CHIP_ROLE = Qt.ItemDataRole.UserRole + 1  # a cell's chip kind, for ChipDelegate
+
+
+class ChipDelegate(QStyledItemDelegate):
+    """Paints a table cell's text as a chip (rounded, tinted by the kind in ``CHIP_ROLE``),
+    so a table shows size and fit like the cards do while its items keep their text for tests
+    and screen readers."""
+
+    PAD_X, HEIGHT = 9, 20
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        kind = index.data(CHIP_ROLE)
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        if not kind or not text:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""  # the background and selection only; the chip is drawn below
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        family = chip_kind(str(kind))
+        colors = theme.current()
+        font = QFont(opt.font)
+        font.setPixelSize(int(theme.tokens()["type"]["small_px"]))
+        font.setWeight(QFont.Weight.DemiBold)
+        metrics = QFontMetrics(font)
+        rect: QRect = opt.rect
+        width = min(metrics.horizontalAdvance(text) + 2 * self.PAD_X, rect.width() - 8)
+        chip_rect = QRect(rect.left() + 6, rect.center().y() - self.HEIGHT // 2 + 1,
+                          width, self.HEIGHT)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colors.token(f"chip_{family}_bg")))
+        painter.drawRoundedRect(chip_rect, self.HEIGHT / 2, self.HEIGHT / 2)
+        painter.setPen(QColor(colors.token(f"chip_{family}_fg")))
+        painter.setFont(font)
+        painter.drawText(chip_rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem,  # noqa: N802 - Qt's name
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        if not index.data(CHIP_ROLE):
+            return hint
+        font = QFont(option.font)
+        font.setPixelSize(int(theme.tokens()["type"]["small_px"]))
+        font.setWeight(QFont.Weight.DemiBold)
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        width = QFontMetrics(font).horizontalAdvance(text) + 2 * self.PAD_X + 14
+        return QSize(max(hint.width(), width), max(hint.height(), self.HEIGHT + 10))
 
 
 def badge(text: str, klass: str, tooltip: str = "") -> QLabel:

@@ -47,6 +47,7 @@ from fireside.core.hub.licenses import verdict
 from fireside.core.hub.manager import DownloadManager
 from fireside.core.models.library import LocalModel
 from fireside.core.units import plural
+from fireside.gui import icons, theme
 from fireside.gui.bridge import Bridge
 from fireside.gui.library_watch import LibraryWatcher
 from fireside.gui.views.add_from_url import AddFromUrlDialog
@@ -83,7 +84,8 @@ class MyModelsView(QWidget):
         self.setAcceptDrops(True)
         self.models: list[LocalModel] = []
         self._pending: LocalModel | None = None  # deleted, waiting out its Undo window
-        heading = QLabel("<h2>My Models</h2>")
+        heading = QLabel("My Models")
+        heading.setProperty("role", "heading")
         heading.setObjectName("myModelsHeading")
         heading.setAccessibleName("My Models")
         self.table = QTableWidget(0, len(COLUMNS))
@@ -123,6 +125,13 @@ class MyModelsView(QWidget):
                                         "Add a model from a URL", self.add_from_url)
         self.add_url_btn.setVisible(downloads is not None)
         self.model_actions = self._make_actions()
+        theme.set_variant(self.chat_btn, "primary")
+        for button, icon, tint in ((self.chat_btn, "open", "accent_text"),
+                                   (self.load_btn, "load_settings", "text"),
+                                   (self.reveal_btn, "folder", "text"),
+                                   (self.delete_btn, "delete", "text"),
+                                   (self.import_btn, "download", "text")):
+            icons.put(button, icon, tint)
         buttons = QHBoxLayout()
         for b in (self.chat_btn, self.load_btn, self.reveal_btn, self.delete_btn):
             buttons.addWidget(b)
@@ -131,6 +140,7 @@ class MyModelsView(QWidget):
         buttons.addWidget(self.import_btn)
         buttons.addWidget(self.refresh_btn)
         layout = QVBoxLayout(self)
+        theme.page_margins(layout)
         layout.addWidget(heading)
         layout.addLayout(buttons)
         layout.addWidget(self.undo_bar)

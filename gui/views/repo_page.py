@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -31,7 +31,14 @@ from fireside.core.hub.licenses import gated_message
 from fireside.core.hub.remote_header import Fit
 from fireside.core.units import plural
 from fireside.gui import icons, theme
-from fireside.gui.views.hub_common import badge, chip, fit_color, human_bytes, license_color
+from fireside.gui.views.hub_common import (
+    CHIP_ROLE,
+    ChipDelegate,
+    badge,
+    fit_color,
+    human_bytes,
+    license_color,
+)
 
 COLUMNS = ("File", "Installed", "Quant", "Size", "Fit", "Max context", "License")
 COL_STATUS, COL_SIZE, COL_FIT, COL_LICENSE = 1, 3, 4, 6
@@ -98,6 +105,11 @@ class RepoPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setShowGrid(False)
+        chips = ChipDelegate(self.table)
+        for col in (COL_SIZE, COL_FIT):
+            self.table.setItemDelegateForColumn(col, chips)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in range(1, len(COLUMNS)):
@@ -247,32 +259,19 @@ class RepoPage(QWidget):
                     item.setForeground(QBrush(fit_color("fits")))
                     item.setToolTip(f"Installed as {local}")
                     item.setData(Qt.ItemDataRole.AccessibleTextRole, f"installed as {local}")
+                if col == COL_SIZE:
+                    item.setData(CHIP_ROLE, "neutral")
+                if col == COL_FIT:
+                    item.setData(CHIP_ROLE, fit.verdict if fit is not None else "unknown")
                 if col == COL_FIT and fit is not None:
                     item.setToolTip(fit.reason)
                 if col == COL_LICENSE and lic is not None:
                     item.setForeground(QBrush(license_color(lic.klass.value)))
                     item.setToolTip(f"{lic.label}: {lic.reason}")
                 self.table.setItem(row, col, item)
-            self._chips(row, c.size, fit)
             if selected is not None and c.name == selected.name:
                 self.table.selectRow(row)
         self._update_button()
-
-    def _chips(self, row: int, size: int, fit: Fit | None) -> None:
-        """Size and fit as chips over their cells (the items keep the text for readers)."""
-        kinds = {COL_SIZE: (human_bytes(size), "neutral", ""),
-                 COL_FIT: (fit_text(fit), fit.verdict if fit else "unknown",
-                           fit.reason if fit else "")}
-        for col, (text, kind, tip) in kinds.items():
-            holder = QWidget()
-            line = QHBoxLayout(holder)
-            line.setContentsMargins(6, 0, 6, 0)
-            line.addWidget(chip(text, kind, tip, name=f"chip{col}"))
-            line.addStretch(1)
-            item = self.table.item(row, col)
-            if item is not None:
-                item.setForeground(QBrush(QColor(0, 0, 0, 0)))  # the chip shows it
-            self.table.setCellWidget(row, col, holder)
 
     def selected_choice(self) -> FileChoice | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
