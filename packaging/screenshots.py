@@ -1,13 +1,13 @@
 """Screenshots of every view of the real window, light and dark, for docs/screenshots/.
 
-Drives one window as a person would: a real conversation with the starter model, an empty chat
-(its example prompts), Discover and a repo page against the local Hub stand-in
-(tests/hub_server.py, reached through HF_ENDPOINT: no internet), Downloads with a finished, a
-running and a paused job, My Models, Hardware, the server running, Settings and the Load settings
-dialog. Each at 1280x800; chat, Discover and Settings also at 800x560. Uses a throwaway
-FIRESIDE_HOME and the starter cache (FIRESIDE_STARTER_CACHE, default
-~/.cache/fireside-dev/starter). On a real X server (packaging/xshots.sh runs it under Xvfb and
-openbox) or offscreen:
+Drives one window as a person would: the first-run welcome, a real conversation with the
+starter model, an empty chat (its example prompts), Discover and a repo page against the local
+Hub stand-in (tests/hub_server.py, reached through HF_ENDPOINT: no internet), Downloads with a
+finished, a running and a paused job, My Models (and its Undo), Hardware, the server running
+with requests in its log, Settings, the Load settings dialog and the shortcut sheet. Each at
+1280x800; chat, Discover and Settings also at 800x560. Uses a throwaway FIRESIDE_HOME and the
+starter cache (FIRESIDE_STARTER_CACHE, default ~/.cache/fireside-dev/starter). On a real X
+server (packaging/xshots.sh runs it under Xvfb and openbox) or offscreen:
 
     .venv/bin/python packaging/screenshots.py [--out docs/screenshots] [--themes light dark]
 """
@@ -90,8 +90,7 @@ def main() -> int:
     from fireside.core.models import starter
 
     ctx = context.build()
-    model = starter.obtain(ctx.library, CACHE)
-    hub = start_hub(model.path)
+    hub = start_hub(CACHE / starter.FILENAME)  # the starter cache (setup.sh fills it)
 
     from PySide6.QtCore import QEventLoop  # noqa: TID251 - a GUI script
     from PySide6.QtWidgets import QApplication, QWidget  # noqa: TID251
@@ -119,6 +118,11 @@ def main() -> int:
         pump(lambda: (win.width(), win.height()) == (width, height), 10, "resize")
         settle(0.4)
 
+    def choose_theme(scheme: str) -> None:
+        chooser = win.settings_page.theme  # the person's way: Settings → Theme
+        chooser.setCurrentIndex(chooser.findData(scheme))
+        settle(0.5)
+
     def shoot(widget: QWidget, name: str) -> None:
         settle(0.3)
         path = out / name
@@ -128,6 +132,13 @@ def main() -> int:
     win = create_window(ctx)
     win.show()
     size(*BIG)
+    # First run: nothing installed yet, the welcome takes the chat page.
+    pump(lambda: win.chat_stack.currentWidget() is win.welcome, 30, "the welcome")
+    for scheme in args.themes:
+        choose_theme(scheme)
+        shoot(win, f"welcome-{scheme}.png")
+    model = starter.obtain(ctx.library, CACHE)
+    pump(lambda: win.chat_stack.currentWidget() is win.chat, 30, "the chat after install")
     chat = win.chat
     pump(lambda: chat.settings.current_model() != "", 60, "a model in the picker")
 
@@ -158,9 +169,7 @@ def main() -> int:
     my_models: Any = win.views["my_models"]
 
     for scheme in args.themes:
-        chooser = win.settings_page.theme  # the person's way: Settings → Theme
-        chooser.setCurrentIndex(chooser.findData(scheme))
-        settle(0.5)
+        choose_theme(scheme)
         win.show_view("chat")
         chat.open_conversation(conv.id)
         pump(lambda: len(chat.transcript.bubbles()) >= 4, 30, "the conversation")
@@ -169,7 +178,7 @@ def main() -> int:
         shoot(win, f"chat-{scheme}.png")
         size(*SMALL)
         bar.setValue(bar.maximum())
-        shoot(win, f"sizes/chat-800x560-{scheme}.png")
+        shoot(win, f"chat-800x560-{scheme}.png")
         size(*BIG)
         chat.new_conversation()
         shoot(win, f"chat-empty-{scheme}.png")
@@ -181,7 +190,7 @@ def main() -> int:
         page.table.selectRow(1)
         shoot(win, f"discover-{scheme}.png")
         size(*SMALL)
-        shoot(win, f"sizes/discover-800x560-{scheme}.png")
+        shoot(win, f"discover-800x560-{scheme}.png")
         size(*BIG)
         _open(discover, "fireside-test/Gated-Gemma-GGUF")
         pump(page.gated.isVisible, 30, "the gated notice")
@@ -193,6 +202,11 @@ def main() -> int:
         pump(lambda: my_models.table.rowCount() >= 2, 30, "the models")
         my_models.table.selectRow(0)
         shoot(win, f"my-models-{scheme}.png")
+        my_models.table.selectRow(1)  # the downloaded one: the chat keeps the starter
+        my_models.delete_selected()
+        shoot(win, f"my-models-undo-{scheme}.png")
+        my_models.undo_bar.undone.emit()  # Undo: nothing was removed
+        pump(lambda: my_models.table.rowCount() >= 2, 10, "the model back")
         win.show_view("hardware")
         settle(2.5)
         shoot(win, f"hardware-{scheme}.png")
@@ -207,7 +221,7 @@ def main() -> int:
         win.show_view("settings")
         shoot(win, f"settings-{scheme}.png")
         size(*SMALL)
-        shoot(win, f"sizes/settings-800x560-{scheme}.png")
+        shoot(win, f"settings-800x560-{scheme}.png")
         size(*BIG)
         win.show_view("chat")
         win.open_load_settings()
@@ -215,6 +229,10 @@ def main() -> int:
         assert win.dialog is not None
         settle(1.0)
         shoot(win.dialog, f"load-settings-{scheme}.png")
+        win.dialog.close()
+        win.show_shortcuts()
+        pump(lambda: win.dialog is not None and win.dialog.isVisible(), 10, "the shortcuts")
+        shoot(win.dialog, f"shortcuts-{scheme}.png")
         win.dialog.close()
 
     del running
