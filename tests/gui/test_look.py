@@ -96,12 +96,17 @@ def test_advanced_sampling_is_folded_away(window: MainWindow, qtbot: QtBot) -> N
     settings = window.chat.settings
     advanced = [w for w in window.findChildren(QWidget) if w.accessibleName() == "Advanced"]
     assert advanced, "nothing is named Advanced"
-    assert not settings.top_k.isVisible() and not settings.min_p.isVisible()
-    assert not settings.repeat.isVisible()
-    assert settings.temperature.isVisible()
+    inner = settings.findChild(QWidget, "advancedSampling")
+    assert inner is not None
+    for box in (settings.top_k, settings.min_p, settings.repeat):
+        assert inner.isAncestorOf(box)
+    assert not settings.advanced.isExpanded()
+    assert settings.top_k.visibleRegion().isEmpty()  # folded: none of it on screen
+    assert inner.parentWidget() is not None and inner.parentWidget().height() == 0
+    assert not settings.temperature.visibleRegion().isEmpty()
     qtbot.mouseClick(settings.advanced.toggleButton(), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(settings.top_k.isVisible, timeout=3_000)
-    assert settings.min_p.isVisible() and settings.repeat.isVisible()
+    qtbot.waitUntil(lambda: not settings.repeat.visibleRegion().isEmpty(), timeout=3_000)
+    assert settings.advanced.isExpanded()
 
 
 def test_empty_chat_offers_prompts_that_send(window: MainWindow, qtbot: QtBot,
