@@ -206,6 +206,10 @@ class MainWindow(QMainWindow):
         for row, key in enumerate(self._keys):
             self.nav.item(row).setIcon(icons.icon(key))
         icons.refresh()
+        for key, widget in self.views.items():  # colours painted into item models
+            restyle = getattr(widget, "restyle", None)
+            if key != "chat" and callable(restyle):
+                restyle()
 
     def _add_page(self, key: str, title: str, widget: QWidget) -> None:
         self._keys.append(key)

@@ -224,6 +224,7 @@ def main() -> int:
         shoot(win, f"settings-800x560-{scheme}.png")
         size(*BIG)
         win.show_view("chat")
+        win.dialog = None  # the last pass's dialog is closed and gone
         win.open_load_settings()
         pump(lambda: win.dialog is not None and win.dialog.isVisible(), 30, "Load settings")
         assert win.dialog is not None

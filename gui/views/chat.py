@@ -409,6 +409,7 @@ class ChatView(QWidget):
         """The colour scheme changed: re-render code blocks with the matching style."""
         style = _pygments_style()
         self.transcript.empty.retint()
+        self.settings.retint()
         for bubble in self.transcript.bubbles():
             bubble.set_text(bubble.text, style)
             bubble.apply_theme()

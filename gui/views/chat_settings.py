@@ -190,8 +190,8 @@ class SettingsPanel(QScrollArea):
         for label, widget in (("Top K", self.top_k), ("Min P", self.min_p),
                               ("Repeat penalty", self.repeat)):
             form.addRow(label, widget)
-        self.advanced = QCollapsible("Advanced", expandedIcon=icons.icon("more"),
-                                     collapsedIcon=icons.icon("more_closed"))
+        self.advanced = QCollapsible("Advanced")
+        self.retint()
         _named(self.advanced, "advanced", "Advanced")
         toggle = self.advanced.toggleButton()
         _named(toggle, "advancedToggle", "Advanced")
@@ -200,6 +200,11 @@ class SettingsPanel(QScrollArea):
         self.advanced.addWidget(inner)
         self.advanced.collapse(animate=False)
         return self.advanced
+
+    def retint(self) -> None:
+        """The Advanced chevrons in the current theme's colour (after a scheme change too)."""
+        self.advanced.setExpandedIcon(icons.icon("more", "muted"))
+        self.advanced.setCollapsedIcon(icons.icon("more_closed", "muted"))
 
     def _heading(self, text: str) -> QLabel:
         label = QLabel(text)

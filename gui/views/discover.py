@@ -103,7 +103,7 @@ class DiscoverView(QWidget):
             self.license.addItem(klass.label, klass.value)
 
         self.results = _named(QListWidget(), "resultsList", "Search results")
-        self.results.setMinimumWidth(300)
+        self.results.setMinimumWidth(230)
         self.results.setSpacing(4)
         self.results.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -217,6 +217,10 @@ class DiscoverView(QWidget):
                                else self.quant.currentText(),
                                "max_size": self.max_size.currentData(),
                                "fits_only": self.fits_only.isChecked()})
+
+    def restyle(self) -> None:
+        """The theme changed: the repo page's coloured cells follow it (cards use the sheet)."""
+        self.page.refilter()
 
     # -- repo page ------------------------------------------------------------------------
     def _mark_cards(self, item: QListWidgetItem | None) -> None:

@@ -225,6 +225,10 @@ class MyModelsView(QWidget):
         self.status.setText(f"{_count(len(shown))} · {HINT}")
         self._update_buttons()
 
+    def restyle(self) -> None:
+        """The theme changed: the license column's colours follow it."""
+        self._show_rows()
+
     def select(self, name: str | None) -> None:
         """Select ``name``'s row, or nothing when it is not listed."""
         self.table.clearSelection()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QElidingLabel
 
 from fireside.core.hub.catalog import FileChoice, RepoDetail
 from fireside.core.hub.licenses import gated_message
@@ -71,7 +72,7 @@ class RepoPage(QWidget):
         self.installed: dict[str, str] = {}  # choice name -> local model name
         self.filters: dict[str, Any] = {}
 
-        self.title = QLabel("Pick a model on the left")
+        self.title = QElidingLabel("Pick a model on the left")  # long names never widen it
         self.title.setObjectName("repoTitle")
         self.title.setAccessibleName("Repository name")
         self.title.setProperty("role", "heading")
@@ -187,13 +188,12 @@ class RepoPage(QWidget):
                 widget.deleteLater()
         lic = detail.license
         self.badge_row.addWidget(badge(lic.label, lic.klass.value, lic.reason))
-        stats = QLabel(f"{plural(detail.downloads, 'download')} · "
-                       f"{plural(detail.likes, 'like')}")
+        stats = QElidingLabel(f"{plural(detail.downloads, 'download')} · "
+                              f"{plural(detail.likes, 'like')}")
         stats.setProperty("role", "muted")
         stats.setObjectName("repoStats")
         stats.setAccessibleName("Downloads and likes")
-        self.badge_row.addWidget(stats)
-        self.badge_row.addStretch(1)
+        self.badge_row.addWidget(stats, 1)
         link = f' <a href="{lic.link}">Read the license</a>' if lic.link else ""
         self.license_reason.setText(f"{lic.reason}.{link}")
         self.gated.setVisible(detail.gated)
@@ -271,6 +271,7 @@ class RepoPage(QWidget):
                 self.table.setItem(row, col, item)
             if selected is not None and c.name == selected.name:
                 self.table.selectRow(row)
+        self.table.setColumnHidden(COL_STATUS, not self.installed)  # room for file names
         self._update_button()
 
     def selected_choice(self) -> FileChoice | None:
