@@ -41,7 +41,8 @@ class WelcomeView(QWidget):
         intro = QLabel(
             "Chat with open-weight language models that run entirely on this computer. "
             "Nothing you type leaves it.<br><br>To start, get the small starter model "
-            f"(SmolLM2 135M Instruct, {human_bytes(starter.SIZE)}, Apache-2.0). It is quick "
+            f"(SmolLM2 135M Instruct, {human_bytes(starter.SIZE).replace(' ', '&nbsp;')}, "
+            "Apache-2.0). It is quick "
             "on any machine; larger, smarter models are one click away in Discover.")
         intro.setObjectName("welcomeText")
         intro.setWordWrap(True)
