@@ -105,7 +105,8 @@ class ChatView(QWidget):
         outer.addWidget(self.split)
         self._narrow = False
         for part in (self.sidebar, self.header, self.header.find_bar, self.banners,
-                     self.status, self.composer, self.settings):
+                     self.status, self.composer, self.settings,
+                     self.transcript.verticalScrollBar()):  # the bar alone: thin, no arrows
             theme.style_tree(part)
 
         self._wire()

@@ -50,7 +50,7 @@ def _quick_hw() -> probe.HardwareInfo:
 
 
 def _size(n: int) -> str:
-    return human_bytes(n, 2 if n >= 2**30 else 1)
+    return human_bytes(n, 2 if n >= 2**30 else 0)
 
 
 class LoadSettingsDialog(QDialog):

@@ -133,7 +133,7 @@ class RepoPage(QWidget):
         self.open.setToolTip("Chat with the installed copy of this file")
         self.open.clicked.connect(self._open)
         self.open.hide()
-        self.status = QLabel("")
+        self.status = QElidingLabel("")  # a narrow window elides it beside the button
         self.status.setObjectName("repoStatus")
         self.status.setAccessibleName("Repository status")
         self.status.setProperty("role", "muted")
