@@ -46,6 +46,8 @@ ICONS: dict[str, str] = {
     "more": "mdi6.chevron-down",
     "more_closed": "mdi6.chevron-right",
     "search": "mdi6.magnify",
+    "import": "mdi6.file-import-outline",
+    "link": "mdi6.link-variant",
     # facts
     "gated": "mdi6.lock-outline",
     "downloads_count": "mdi6.download-outline",

@@ -130,18 +130,23 @@ class MyModelsView(QWidget):
                                    (self.load_btn, "load_settings", "text"),
                                    (self.reveal_btn, "folder", "text"),
                                    (self.delete_btn, "delete", "text"),
-                                   (self.import_btn, "download", "text")):
+                                   (self.import_btn, "import", "text"),
+                                   (self.add_url_btn, "link", "text")):
             icons.put(button, icon, tint)
+        # Adding models sits by the heading, acting on the selected one above the table: two
+        # short rows, so the page fits an 800 px window.
+        top = QHBoxLayout()
+        top.addWidget(heading)
+        top.addStretch(1)
+        for b in (self.add_url_btn, self.import_btn, self.refresh_btn):
+            top.addWidget(b)
         buttons = QHBoxLayout()
         for b in (self.chat_btn, self.load_btn, self.reveal_btn, self.delete_btn):
             buttons.addWidget(b)
         buttons.addStretch(1)
-        buttons.addWidget(self.add_url_btn)
-        buttons.addWidget(self.import_btn)
-        buttons.addWidget(self.refresh_btn)
         layout = QVBoxLayout(self)
         theme.page_margins(layout)
-        layout.addWidget(heading)
+        layout.addLayout(top)
         layout.addLayout(buttons)
         layout.addWidget(self.undo_bar)
         layout.addWidget(self.table, 1)
