@@ -56,7 +56,7 @@ class RepoCard(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         author, _, name = summary.repo.rpartition("/")
         col = QVBoxLayout(self)
-        col.setContentsMargins(14, 10, 14, 12)
+        col.setContentsMargins(12, 10, 12, 12)
         col.setSpacing(6)
         top = QHBoxLayout()
         top.setSpacing(6)
