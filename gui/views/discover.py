@@ -83,6 +83,7 @@ class DiscoverView(QWidget):
         self._results: list[RepoSummary] = []
         self._library_id = 0
         self._models: list[LocalModel] = []
+        self._notice = False  # the status line says something a late result must not hide
 
         self.query = _named(QLineEdit(), "searchBox", "Search models")
         self.query.setPlaceholderText("Search GGUF models on the Hub…")
@@ -162,6 +163,7 @@ class DiscoverView(QWidget):
         self._page = page
         query, sort = self.query.text().strip(), self.sort.currentData()
         config = hub_config(self.bridge)
+        self._notice = False
         self.status.setText("Searching…")
         self.bridge.submit(lambda: search(config, query, sort=sort, limit=PAGE, page=page),
                            on_done=lambda res: self._on_results(rid, res),
@@ -209,7 +211,8 @@ class DiscoverView(QWidget):
             shown += 1
         self.results.blockSignals(False)
         self._mark_cards(self.results.currentItem())
-        self.status.setText(plural(shown, "repo") if shown else "No GGUF repos match.")
+        if not self._notice:
+            self.status.setText(plural(shown, "repo") if shown else "No GGUF repos match.")
 
     def _apply_filters(self) -> None:
         self._fill_results()
@@ -321,6 +324,7 @@ class DiscoverView(QWidget):
         if present is not None and not self.confirm_duplicate(choice.name, present):
             self.status.setText(f"{choice.name} is already installed as {present.name}; "
                                 "not downloaded")
+            self._notice = True
             self.page.status.setText(f"Already installed as {present.name}")
             return
         self._start_download(detail, choice)
@@ -330,3 +334,4 @@ class DiscoverView(QWidget):
                              revision=detail.sha, license_id=detail.license.license_id,
                              total_bytes=choice.size)
         self.status.setText(f"Downloading {job.label} — progress in Downloads")
+        self._notice = True
