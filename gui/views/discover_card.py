@@ -28,14 +28,14 @@ def compact(n: int) -> str:
     return str(n)
 
 
-def _fact(key: str, text: str, tooltip: str) -> QWidget:
+def _fact(key: str, text: str, tooltip: str, elide: bool = False) -> QWidget:
     holder = QWidget()
     row = QHBoxLayout(holder)
     row.setContentsMargins(0, 0, 0, 0)
     row.setSpacing(4)
     mark = QLabel()
     mark.setPixmap(icons.icon(key, "muted").pixmap(QSize(ICON_PX, ICON_PX)))
-    label = QLabel(text)
+    label = QElidingLabel(text) if elide else QLabel(text)  # a long author gives way
     label.setProperty("role", "muted")
     row.addWidget(mark)
     row.addWidget(label)
@@ -75,7 +75,7 @@ class RepoCard(QFrame):
         col.addLayout(top)
         facts = QHBoxLayout()
         facts.setSpacing(14)
-        facts.addWidget(_fact("author", author or "—", f"by {author}"))
+        facts.addWidget(_fact("author", author or "—", f"by {author}", elide=True))
         facts.addWidget(_fact("downloads_count", compact(summary.downloads),
                               plural(summary.downloads, "download")))
         facts.addWidget(_fact("likes", compact(summary.likes), plural(summary.likes, "like")))
@@ -84,7 +84,7 @@ class RepoCard(QFrame):
         chips = QHBoxLayout()
         chips.setSpacing(6)
         lic = summary.license
-        chips.addWidget(badge(lic.label, lic.klass.value, lic.reason))
+        chips.addWidget(badge(lic.label, lic.klass.value, lic.reason, elide=True))
         if summary.gated:
             chips.addWidget(chip("gated", "unknown", "Accept its terms on the Hub first"))
         chips.addStretch(1)

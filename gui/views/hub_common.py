@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
 )
+from superqt import QElidingLabel
 
 from fireside.core.hub.common import HubConfig
 from fireside.core.hub.licenses import LicenseClass
@@ -80,10 +81,12 @@ def chip_kind(kind: str) -> str:
 
 
 def chip(text: str, kind: str, tooltip: str = "", name: str = "chip",
-         accessible: str = "") -> QLabel:
+         accessible: str = "", elide: bool = False) -> QLabel:
     """A small rounded label coloured by ``kind`` (a license class, a fit verdict, "neutral");
-    the style sheet draws it from the theme's chip tokens, readable in both themes."""
-    label = QLabel(text)
+    the style sheet draws it from the theme's chip tokens, readable in both themes. An eliding
+    chip ends in "…" where its row is narrow (a card in an 800 px window) instead of pushing
+    the row wider."""
+    label = QElidingLabel(text) if elide else QLabel(text)
     label.setObjectName(name)
     label.setAccessibleName(accessible or text)
     label.setProperty("chip", kind if kind in FIT_KINDS or kind in LICENSE_KINDS
@@ -149,9 +152,10 @@ class ChipDelegate(QStyledItemDelegate):
         return QSize(max(hint.width(), width), max(hint.height(), self.HEIGHT + 10))
 
 
-def badge(text: str, klass: str, tooltip: str = "") -> QLabel:
+def badge(text: str, klass: str, tooltip: str = "", elide: bool = False) -> QLabel:
     """The license chip: ``klass`` is a :class:`LicenseClass` value."""
-    return chip(text, klass, tooltip, name="licenseBadge", accessible=f"License: {text}")
+    return chip(text, klass, tooltip, name="licenseBadge", accessible=f"License: {text}",
+                elide=elide)
 
 
 def license_color(klass: str) -> QColor:
