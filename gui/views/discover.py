@@ -104,7 +104,7 @@ class DiscoverView(QWidget):
             self.license.addItem(klass.label, klass.value)
 
         self.results = _named(QListWidget(), "resultsList", "Search results")
-        self.results.setMinimumWidth(292)  # a card's license chip and counts, whole
+        self.results.setMinimumWidth(220)  # cards elide below their natural width
         self.results.setSpacing(4)
         self.results.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

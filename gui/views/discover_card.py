@@ -36,9 +36,10 @@ def _fact(key: str, text: str, tooltip: str, elide: bool = False) -> QWidget:
     mark = QLabel()
     mark.setPixmap(icons.icon(key, "muted").pixmap(QSize(ICON_PX, ICON_PX)))
     label = QElidingLabel(text) if elide else QLabel(text)  # a long author gives way
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     label.setProperty("role", "muted")
     row.addWidget(mark)
-    row.addWidget(label)
+    row.addWidget(label, 1)
     holder.setToolTip(tooltip)
     return holder
 
@@ -75,11 +76,11 @@ class RepoCard(QFrame):
         col.addLayout(top)
         facts = QHBoxLayout()
         facts.setSpacing(14)
-        facts.addWidget(_fact("author", author or "—", f"by {author}", elide=True))
         facts.addWidget(_fact("downloads_count", compact(summary.downloads),
                               plural(summary.downloads, "download")))
         facts.addWidget(_fact("likes", compact(summary.likes), plural(summary.likes, "like")))
-        facts.addStretch(1)
+        # the author last, taking what is left: a long name elides instead of widening the card
+        facts.addWidget(_fact("author", author or "—", f"by {author}", elide=True), 1)
         col.addLayout(facts)
         chips = QHBoxLayout()
         chips.setSpacing(6)
