@@ -45,7 +45,7 @@ from fireside.core.hub.remote_header import Fit, remote_fit, unknown_fit
 from fireside.core.models.library import LocalModel
 from fireside.core.units import plural
 from fireside.gui.bridge import Bridge
-from fireside.gui.views.discover_card import RepoCard
+from fireside.gui.views.discover_card import CardList, RepoCard
 from fireside.gui.views.hub_common import hub_config
 from fireside.gui.views.installed import installed_model, installed_names
 from fireside.gui.views.repo_page import RepoPage
@@ -103,7 +103,7 @@ class DiscoverView(QWidget):
         for klass in LicenseClass:
             self.license.addItem(klass.label, klass.value)
 
-        self.results = _named(QListWidget(), "resultsList", "Search results")
+        self.results = _named(CardList(), "resultsList", "Search results")
         self.results.setMinimumWidth(220)  # cards elide below their natural width
         self.results.setSpacing(4)
         self.results.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
@@ -210,6 +210,7 @@ class DiscoverView(QWidget):
                 self.results.setCurrentItem(item)
             shown += 1
         self.results.blockSignals(False)
+        self.results.fit_cards()
         self._mark_cards(self.results.currentItem())
         if not self._notice:
             self.status.setText(plural(shown, "repo") if shown else "No GGUF repos match.")

@@ -9,7 +9,16 @@ shows a lock icon, not an emoji (fonts without it draw a box).
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 from superqt import QElidingLabel
 
 from fireside.core.hub.catalog import RepoSummary
@@ -95,3 +104,23 @@ class RepoCard(QFrame):
         self.setProperty("selected", "true" if on else "false")
         self.style().unpolish(self)
         self.style().polish(self)
+
+
+class CardList(QListWidget):
+    """Discover's result list: each card as wide as the list, on every resize.
+
+    A list view in list mode sizes an item from its size hint once; without this a card kept
+    the width the list had when it was filled, and a narrower window cut its right edge off.
+    """
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_cards()
+
+    def fit_cards(self) -> None:
+        width = max(0, self.viewport().width() - 2 * self.spacing())
+        for row in range(self.count()):
+            item = self.item(row)
+            card = self.itemWidget(item)
+            if card is not None:
+                item.setSizeHint(QSize(width, card.sizeHint().height()))

@@ -87,6 +87,9 @@ def chip(text: str, kind: str, tooltip: str = "", name: str = "chip",
     chip ends in "…" where its row is narrow (a card in an 800 px window) instead of pushing
     the row wider."""
     label = QElidingLabel(text) if elide else QLabel(text)
+    if elide:  # QElidingLabel measures its contents margins, not a style sheet's padding
+        label.setProperty("elide", "true")
+        label.setContentsMargins(9, 2, 9, 2)
     label.setObjectName(name)
     label.setAccessibleName(accessible or text)
     label.setProperty("chip", kind if kind in FIT_KINDS or kind in LICENSE_KINDS
