@@ -8,14 +8,13 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from importlib import resources
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from fireside.core import context, llama_log, logs
-from fireside.gui import qtlog, theme
+from fireside.gui import icons, qtlog, theme
 from fireside.gui.bridge import Bridge
 from fireside.gui.library_watch import LibraryWatcher
 from fireside.gui.lifetime import dispose, settle_heap
@@ -27,9 +26,7 @@ APP_NAME = "Fireside"
 
 
 def app_icon() -> QIcon:
-    data = resources.files("fireside.resources").joinpath("fireside.svg")
-    with resources.as_file(data) as path:
-        return QIcon(str(path))
+    return icons.logo()
 
 
 def ensure_app(argv: list[str] | None = None) -> QApplication:

@@ -13,17 +13,19 @@ import importlib
 import logging
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, Slot
+from PySide6.QtCore import QByteArray, QSize, Qt, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -31,7 +33,7 @@ from fireside.core.hub.manager import DownloadManager
 from fireside.core.inference.types import LoadSettings
 from fireside.core.llama_log import LlamaLog
 from fireside.core.models.library import LocalModel
-from fireside.gui import menus, theme
+from fireside.gui import icons, menus, theme
 from fireside.gui.bridge import Bridge
 from fireside.gui.library_watch import LibraryWatcher
 from fireside.gui.views import load_dialog
@@ -96,8 +98,9 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setAccessibleName("Navigation")
-        self.nav.setFixedWidth(168)
         self.nav.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.nav.setIconSize(QSize(18, 18))
+        self.setWindowIcon(icons.logo())
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
 
@@ -127,8 +130,9 @@ class MainWindow(QMainWindow):
         self._add_page("settings", "Settings", self.settings_page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         # Style sheets per subtree, never on the transcript (see theme.style_tree).
-        for widget in (self.nav, self.welcome, *[w for k, w in self.views.items()
-                                                  if k != "chat"]):
+        rail = self._rail()
+        for widget in (rail, self.welcome, *[w for k, w in self.views.items()
+                                             if k != "chat"]):
             theme.style_tree(widget)
 
         central = QWidget()
@@ -136,7 +140,7 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)
-        row.addWidget(self.nav)
+        row.addWidget(rail)
         row.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         titles = [self.nav.item(i).text() for i in range(self.nav.count())]
@@ -154,10 +158,10 @@ class MainWindow(QMainWindow):
         self.chat.refresh_models()
 
     def _wire_views(self) -> None:
-        discover = self.views.get("discover")
-        opened = getattr(discover, "open_model_requested", None)
-        if opened is not None:  # Discover's "Open" on a file already installed
-            opened.connect(self.open_model)
+        for key in ("discover", "downloads"):  # "Open" on an installed file or finished job
+            opened = getattr(self.views.get(key), "open_model_requested", None)
+            if opened is not None:
+                opened.connect(self.open_model)
         my_models = self.views.get("my_models")
         for signal, slot in (("chat_requested", self.open_model),
                              ("load_settings_requested", self.open_load_settings)):
@@ -174,9 +178,42 @@ class MainWindow(QMainWindow):
         if use_port is not None:
             self.settings_page.server_port_changed.connect(use_port)
 
+    def _rail(self) -> QWidget:
+        """The navigation rail: Fireside's flame and name above the views' list."""
+        rail = QWidget()
+        rail.setObjectName("navRail")
+        rail.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        rail.setFixedWidth(184)
+        col = QVBoxLayout(rail)
+        col.setContentsMargins(0, 14, 0, 8)
+        col.setSpacing(8)
+        brand = QHBoxLayout()
+        brand.setContentsMargins(16, 0, 12, 4)
+        brand.setSpacing(8)
+        mark = QLabel()
+        mark.setObjectName("navLogo")
+        mark.setPixmap(icons.logo().pixmap(QSize(28, 28), self.devicePixelRatioF()))
+        name = QLabel("Fireside")
+        name.setObjectName("navBrand")
+        brand.addWidget(mark)
+        brand.addWidget(name, 1)
+        col.addLayout(brand)
+        col.addWidget(self.nav, 1)
+        return rail
+
+    def _retint(self) -> None:
+        """The navigation's and buttons' icons in the current theme's colours."""
+        for row, key in enumerate(self._keys):
+            self.nav.item(row).setIcon(icons.icon(key))
+        icons.refresh()
+        for key, widget in self.views.items():  # colours painted into item models
+            restyle = getattr(widget, "restyle", None)
+            if key != "chat" and callable(restyle):
+                restyle()
+
     def _add_page(self, key: str, title: str, widget: QWidget) -> None:
         self._keys.append(key)
-        item = QListWidgetItem(title)
+        item = QListWidgetItem(icons.icon(key), title)
         item.setData(Qt.ItemDataRole.AccessibleTextRole, title)
         self.nav.addItem(item)
         self.pages.addWidget(widget)
@@ -262,6 +299,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             theme.set_preference(app, chosen)
             self.chat.restyle()
+            self._retint()
 
     @Slot(object)
     def _on_starter_installed(self, model: object) -> None:
@@ -276,6 +314,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             theme.apply(app)
             self.chat.restyle()
+            self._retint()
 
     # -- remembered state ----------------------------------------------------------------
     def _restore_ui(self) -> None:

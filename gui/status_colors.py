@@ -1,8 +1,9 @@
 """Text colours that say how something went: fine (green), error (red), warning (amber).
 
 One place for them (the server panel's state line, the Load settings dialog's prediction), per
-theme, each at least 4.5:1 on its theme's window background (WCAG AA); anything else is the
-theme's muted grey. Until the design tokens carry status colours, they live here.
+theme, each at least 4.5:1 on its theme's window background (WCAG AA, checked by
+tests/gui/test_contrast.py); anything else is the theme's muted grey. They are design tokens
+(``good``, ``error``, ``warning`` in resources/tokens.json).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from fireside.gui import theme
 
 # kind -> (light, dark)
 STATUS_COLORS: dict[str, tuple[str, str]] = {
-    "good": ("#237032", "#51cf66"), "error": ("#c92a2a", "#ff8787"),
-    "warning": ("#8a5a00", "#ffc078")}
+    kind: (theme.LIGHT.token(kind), theme.DARK.token(kind))
+    for kind in ("good", "error", "warning")}
 
 
 def status_color(kind: str) -> str:

@@ -1,23 +1,49 @@
-"""Light and dark palettes that follow the system's colour scheme.
+"""Fireside's one design language: tokens in ``resources/tokens.json``, one style sheet.
 
-Fusion draws the same on every platform, so one palette per scheme gives a predictable look;
-``FIRESIDE_THEME=light|dark`` overrides the system (screenshots, people who prefer one).
+The tokens (spacing, radii, type scale, colours per theme) are the single source; the style sheet
+``resources/fireside.qss`` names them as ``@text``, ``@radius.md``, ``@type.body_px`` and
+:func:`stylesheet` fills them in for the current theme. Fusion draws the same on every platform,
+so one palette per scheme gives a predictable look; ``FIRESIDE_THEME=light|dark`` overrides the
+system (screenshots, people who prefer one). Buttons take one style with a ``variant`` property
+(``primary``, ``secondary`` — the default — or ``danger``): see :func:`set_variant`.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
 from weakref import WeakSet
 
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QLayout, QWidget
+
+VARIANTS = ("primary", "secondary", "danger")
+
+
+@cache
+def tokens() -> dict[str, Any]:
+    """The design tokens, read once from the package's resources."""
+    text = resources.files("fireside.resources").joinpath("tokens.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@cache
+def _template() -> str:
+    return resources.files("fireside.resources").joinpath("fireside.qss").read_text("utf-8")
 
 
 @dataclass(frozen=True)
 class Colors:
+    """One theme's colours; the named fields are the ones code reads most, ``token`` any."""
+
     dark: bool
     window: str
     base: str
@@ -32,12 +58,22 @@ class Colors:
     warn_bg: str
     error_bg: str
     pygments_style: str
+    all: dict[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def token(self, name: str) -> str:
+        return self.all[name]
 
 
-LIGHT = Colors(False, "#f4f4f6", "#ffffff", "#ececf0", "#1d1d22", "#6b6b76", "#d9480f",
-               "#fff1e6", "#ffffff", "#f6f8fa", "#dcdce2", "#fff4d6", "#fde2e1", "friendly")
-DARK = Colors(True, "#1e1f24", "#26272d", "#2e2f36", "#e8e8ec", "#9a9aa6", "#ff8c42",
-              "#3a2c22", "#2a2b31", "#17181c", "#3a3b43", "#3d3520", "#4a2326", "github-dark")
+def _colors(scheme: str) -> Colors:
+    values: dict[str, str] = dict(tokens()["themes"][scheme])
+    named = {k: values[k] for k in ("window", "base", "alt", "text", "muted", "accent",
+                                    "user_bubble", "assistant_bubble", "code_bg", "border",
+                                    "warn_bg", "error_bg", "pygments_style")}
+    return Colors(dark=scheme == "dark", all=values, **named)
+
+
+LIGHT = _colors("light")
+DARK = _colors("dark")
 
 
 def system_is_dark() -> bool:
@@ -78,12 +114,23 @@ def current() -> Colors:
     return DARK if system_is_dark() else LIGHT
 
 
+def base_font(app: QApplication) -> QFont:
+    """The application font at the type scale's base size (roomier than Qt's 9 pt)."""
+    font = QFont(app.font())
+    font.setPointSizeF(float(tokens()["type"]["base_pt"]))
+    return font
+
+
 def apply(app: QApplication) -> Colors:
-    """Set Fusion and the palette for the current scheme; returns the colours used."""
+    """Set Fusion, the base font and the palette for the current scheme; returns the colours."""
     colors = current()
     app.setStyle("Fusion")
+    if app.property("firesideFont") is None:  # once: a font someone set later is kept
+        app.setFont(base_font(app))
+        app.setProperty("firesideFont", True)
     pal = QPalette()
     role = QPalette.ColorRole
+    c = colors.token
     pal.setColor(role.Window, QColor(colors.window))
     pal.setColor(role.WindowText, QColor(colors.text))
     pal.setColor(role.Base, QColor(colors.base))
@@ -95,16 +142,18 @@ def apply(app: QApplication) -> Colors:
     pal.setColor(role.ToolTipText, QColor(colors.text))
     pal.setColor(role.PlaceholderText, QColor(colors.muted))
     pal.setColor(role.Highlight, QColor(colors.accent))
-    pal.setColor(role.HighlightedText, QColor("#ffffff"))
+    pal.setColor(role.HighlightedText, QColor(c("accent_text")))
     pal.setColor(role.Link, QColor(colors.accent))
+    pal.setColor(role.Mid, QColor(c("border")))
     pal.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor(colors.muted))
     pal.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, QColor(colors.muted))
     pal.setColor(QPalette.ColorGroup.Disabled, role.WindowText, QColor(colors.muted))
     app.setPalette(pal)
     app.setStyleSheet("")
+    sheet = stylesheet(colors)
     for widget in list(_styled):
         if shiboken6.isValid(widget):
-            widget.setStyleSheet(stylesheet(colors))
+            widget.setStyleSheet(sheet)
         else:
             _styled.discard(widget)
     return colors
@@ -124,45 +173,43 @@ def style_tree(widget: QWidget) -> None:
     widget.setStyleSheet(stylesheet(current()))
 
 
+def set_variant(widget: QWidget, variant: str) -> QWidget:
+    """Mark a button primary, secondary or danger; the style sheet draws the rest."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown button variant {variant!r}")
+    widget.setProperty("variant", variant)
+    style = widget.style()
+    style.unpolish(widget)
+    style.polish(widget)
+    return widget
+
+
+def page_margins(layout: QLayout) -> None:
+    """A page's outer margins and spacing from the tokens, the same on every view."""
+    space = tokens()["spacing"]
+    layout.setContentsMargins(space["xl"], space["lg"], space["xl"], space["lg"])
+    layout.setSpacing(space["md"])
+
+
+_NAME = re.compile(r"@([a-z_]+(?:\.[a-z_0-9]+)?)")
+
+
+def fill(template: str, colors: Colors) -> str:
+    """``template`` with every ``@name`` replaced by its token (an unknown name raises)."""
+    data = tokens()
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if "." in name:
+            group, key = name.split(".", 1)
+            raw = data[group][key]
+            # lengths are pixels: spacing, radii and the type scale's *_px sizes
+            px = group in ("spacing", "radius") or key.endswith("_px")
+            return f"{raw}px" if px else str(raw)
+        return colors.token(name)
+
+    return _NAME.sub(value, template)
+
+
 def stylesheet(c: Colors) -> str:
-    return f"""
-    QListWidget#navigation {{ background: {c.alt}; border: none; padding: 8px 6px;
-        font-size: 14px; outline: none; }}
-    QListWidget#navigation::item {{ padding: 9px 12px; border-radius: 6px; margin: 1px 0; }}
-    QListWidget#navigation::item:selected {{ background: {c.accent}; color: white; }}
-    QListView#conversationList {{ border: none; background: {c.base}; padding: 4px;
-        outline: none; }}
-    QListView#conversationList::item {{ padding: 7px 8px; border-radius: 5px; }}
-    QListView#conversationList::item:selected {{ background: {c.accent}; color: white; }}
-    QScrollArea#transcriptScroll {{ border: none; background: {c.window}; }}
-    QWidget#transcriptBody {{ background: {c.window}; }}
-    QFrame[bubble="user"] {{ background: {c.user_bubble}; border: 1px solid {c.border};
-        border-radius: 10px; }}
-    QFrame[bubble="assistant"] {{ background: {c.assistant_bubble};
-        border: 1px solid {c.border}; border-radius: 10px; }}
-    QFrame[bubble="note"] {{ background: {c.warn_bg}; border-radius: 8px; }}
-    QFrame[dropped="true"] {{ border: 1px dashed {c.muted}; }}
-    QFrame[match="true"] {{ border: 2px solid {c.accent}; }}
-    QScrollArea#chatSettings[drawer="true"] {{ background: {c.base};
-        border-left: 1px solid {c.border}; }}
-    QLabel[role="title"] {{ font-size: 15px; font-weight: 600; }}
-    QProgressBar#contextMeter[full="true"]::chunk {{ background: #c92a2a; }}
-    QFrame#codeBlock {{ background: {c.code_bg}; border: 1px solid {c.border};
-        border-radius: 6px; }}
-    QLabel#codeLang {{ color: {c.muted}; font-size: 11px; }}
-    QLabel[role="muted"] {{ color: {c.muted}; }}
-    QLabel[role="speaker"] {{ color: {c.muted}; font-weight: 600; }}
-    QFrame#banner {{ background: {c.warn_bg}; border-radius: 8px; }}
-    QFrame#errorBanner {{ background: {c.error_bg}; border-radius: 8px; }}
-    QPlainTextEdit#messageInput {{ border: 1px solid {c.border}; border-radius: 8px;
-        padding: 6px; background: {c.base}; font-size: 14px; }}
-    QPushButton#sendButton {{ background: {c.accent}; color: white; border: none;
-        border-radius: 6px; padding: 7px 18px; font-weight: 600; }}
-    QPushButton[accent="true"] {{ background: {c.accent}; color: white; border: none;
-        border-radius: 6px; padding: 7px 16px; font-weight: 600; }}
-    QPushButton#sendButton:disabled {{ background: {c.border}; color: {c.muted}; }}
-    QToolButton[flat="true"] {{ border: none; color: {c.muted}; padding: 2px 6px; }}
-    QToolButton[flat="true"]:hover {{ color: {c.accent}; }}
-    QFrame#welcomeCard {{ background: {c.base}; border: 1px solid {c.border};
-        border-radius: 14px; }}
-    """
+    return fill(_template(), c)

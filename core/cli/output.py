@@ -6,17 +6,13 @@ import json
 import sys
 from typing import Any
 
+from fireside.core.units import human_bytes
+
+__all__ = ["emit_json", "human_bytes", "note"]
+
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def note(message: str) -> None:

@@ -35,6 +35,7 @@ from fireside.core.hub.common import (
 from fireside.core.hub.licenses import gated_message
 from fireside.core.hub.transfer import Sink, State, TransportError, open_get, pump
 from fireside.core.models.library import Library, LocalModel
+from fireside.core.units import human_bytes
 
 log = logging.getLogger("fireside.hub.download")
 CHUNK = 1024 * 1024
@@ -143,8 +144,6 @@ def plan_files(config: HubConfig, repo: str, files: list[str], revision: str | N
 
 
 def check_free_space(folder: Path, needed: int) -> None:
-    from fireside.core.cli.output import human_bytes
-
     free = shutil.disk_usage(folder).free
     if needed + DISK_MARGIN > free:
         raise DownloadError(
@@ -270,7 +269,7 @@ class Fetcher:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise DownloadError(
                         f"the disk is full while writing {plan.path} "
-                        f"({state.offset / 1e6:.0f} MB done); free some space and run it "
+                        f"({human_bytes(state.offset)} done); free some space and run it "
                         "again to resume") from None
                 raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
         finally:

@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
 from fireside.core.hub.manager import DownloadManager
 from fireside.core.hub.remote_header import Fit
 from fireside.core.hub.sources import Resolved
+from fireside.gui import theme
 from fireside.gui.bridge import Bridge
-from fireside.gui.views.hub_common import BADGE_COLORS, FIT_COLORS, hub_config, human_bytes
+from fireside.gui.views.hub_common import chip_kind, hub_config, human_bytes
 
 log = logging.getLogger("fireside.gui.add_from_url")
 PLACEHOLDER = "https://…/model.gguf · github:owner/repo[@tag][:quant] · hf.co/user/repo[:quant]"
@@ -42,10 +43,13 @@ class Checked:
     architecture: str
 
 
-def _pill(label: QLabel, text: str, color: str) -> None:
+def _pill(label: QLabel, text: str, kind: str) -> None:
+    """A chip in the theme's colours for ``kind`` (a license class or a fit verdict)."""
+    family, colors = chip_kind(kind), theme.current()
     label.setText(text)
-    label.setStyleSheet(f"QLabel {{ background: {color}; color: white; border-radius: 8px;"
-                        " padding: 2px 8px; font-weight: 600; }")
+    label.setStyleSheet(f"QLabel {{ background: {colors.token(f'chip_{family}_bg')}; "
+                        f"color: {colors.token(f'chip_{family}_fg')}; border-radius: 10px;"
+                        " padding: 2px 9px; font-weight: 600; }")
 
 
 class AddFromUrlDialog(QDialog):
@@ -175,10 +179,9 @@ class AddFromUrlDialog(QDialog):
         parts = f" in {len(res.files)} parts" if len(res.files) > 1 else ""
         arch = f", {result.architecture}" if result.architecture else ""
         self.file_label.setText(f"{res.label}\n{res.quant}, {human_bytes(res.size)}{parts}{arch}")
-        _pill(self.license_badge, lic.license_id or "no license",
-              BADGE_COLORS.get(lic.klass.value, BADGE_COLORS["unknown"]))
+        _pill(self.license_badge, lic.license_id or "no license", lic.klass.value)
         self.license_reason.setText(f"{lic.label} — {lic.reason}")
-        _pill(self.fit_badge, fit.verdict, FIT_COLORS.get(fit.verdict, FIT_COLORS["unknown"]))
+        _pill(self.fit_badge, fit.verdict, fit.verdict)
         self.fit_reason.setText(fit.reason)
         self.check_label.setText(res.check + "".join(f"\n{n}" for n in res.notes))
         self.download_btn.setEnabled(True)

@@ -105,7 +105,8 @@ class ChatView(QWidget):
         outer.addWidget(self.split)
         self._narrow = False
         for part in (self.sidebar, self.header, self.header.find_bar, self.banners,
-                     self.status, self.composer, self.settings):
+                     self.status, self.composer, self.settings,
+                     self.transcript.verticalScrollBar()):  # the bar alone: thin, no arrows
             theme.style_tree(part)
 
         self._wire()
@@ -145,6 +146,7 @@ class ChatView(QWidget):
         self.sidebar.search_changed.connect(self.search)
         self.list_model.renamed.connect(self._on_renamed)
         self.composer.send_requested.connect(self.replies.send)
+        self.transcript.empty.prompt_chosen.connect(self.composer.submit)
         self.composer.stop_requested.connect(self.replies.stop)
         self.composer.regenerate_requested.connect(self.replies.regenerate)
         self.transcript.edit_requested.connect(self._on_edit)
@@ -407,6 +409,8 @@ class ChatView(QWidget):
     def restyle(self) -> None:
         """The colour scheme changed: re-render code blocks with the matching style."""
         style = _pygments_style()
+        self.transcript.empty.retint()
+        self.settings.retint()
         for bubble in self.transcript.bubbles():
             bubble.set_text(bubble.text, style)
             bubble.apply_theme()

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fireside.gui import icons, theme
+
 
 class Composer(QWidget):
     send_requested = Signal(str)
@@ -73,7 +75,11 @@ class Composer(QWidget):
         self.regenerate.setAccessibleName("Regenerate")
         self.regenerate.setToolTip("Write the last reply again")
         self.regenerate.clicked.connect(self.regenerate_requested)
-        for b in (self.send, self.stop, self.regenerate):
+        theme.set_variant(self.stop, "danger")
+        for b, icon, tint in ((self.send, "send", "accent_text"),
+                              (self.stop, "stop", "danger_text"),
+                              (self.regenerate, "resume", "text")):
+            icons.put(b, icon, tint)
             b.setMinimumWidth(104)
             buttons.addWidget(b)
         buttons.addStretch(1)
@@ -106,6 +112,11 @@ class Composer(QWidget):
         text = self.input.toPlainText().strip()
         if text:
             self.send_requested.emit(text)
+
+    def submit(self, text: str) -> None:
+        """Put ``text`` in the message box and send it, as if typed (an example prompt)."""
+        self.input.setPlainText(text)
+        self._on_send()
 
     def clear(self) -> None:
         self.input.clear()

@@ -7,7 +7,6 @@ from dataclasses import fields
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -24,10 +23,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible
 
 from fireside.core.inference.types import SamplingParams
 from fireside.core.models.library import LocalModel
 from fireside.core.remote.client import RemoteModel
+from fireside.gui import icons
 
 BUILTIN_PRESETS: dict[str, dict[str, Any]] = {
     "Balanced": {},
@@ -90,14 +91,14 @@ class SettingsPanel(QScrollArea):
         self.model.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model.setMinimumContentsLength(8)
-        gear = "\u2699"  # ⚙, where the font has it (DejaVu and the system UI fonts do)
         self.load_settings = QToolButton()
-        self.load_settings.setText(gear if QFontMetrics(self.font()).inFontUcs4(ord(gear))
-                                   else "Load…")
+        icons.put(self.load_settings, "load_settings", size=18)
+        if self.load_settings.icon().isNull():  # no icon font: words, never a missing glyph
+            self.load_settings.setText("Load…")
         _named(self.load_settings, "loadSettingsButton", "Load settings")
         self.load_settings.setToolTip("Load settings… (context length, GPU layers, KV cache "
                                       "type, parallel requests)")
-        self.load_settings.setStyleSheet("font-size: 16px; padding: 0 6px;")
+        self.load_settings.setStyleSheet("padding: 3px 6px;")
         self.load_settings.clicked.connect(
             lambda: self.load_settings_requested.emit(self.current_model()))
         model_row = QHBoxLayout()
@@ -160,11 +161,10 @@ class SettingsPanel(QScrollArea):
         self.seed = self._int("seed", "Seed", -1, 2**31 - 1)
         self.seed.setSpecialValueText("random")
         for label, widget in (("Temperature", self.temperature), ("Top P", self.top_p),
-                              ("Top K", self.top_k), ("Min P", self.min_p),
-                              ("Repeat penalty", self.repeat), ("Max tokens", self.max_tokens),
-                              ("Seed", self.seed)):
+                              ("Max tokens", self.max_tokens), ("Seed", self.seed)):
             form.addRow(label, widget)
         col.addLayout(form)
+        col.addWidget(self._advanced())
         stop_label = QLabel("Stop strings (one per line)")
         stop_label.setProperty("role", "muted")
         col.addWidget(stop_label)
@@ -179,6 +179,33 @@ class SettingsPanel(QScrollArea):
         self.set_sampling(SamplingParams())
 
     # -- building ------------------------------------------------------------------------
+    def _advanced(self) -> QCollapsible:
+        """Top K, Min P and Repeat penalty, folded away: most people never change them."""
+        inner = QWidget()
+        inner.setObjectName("advancedSampling")
+        form = QFormLayout(inner)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        form.setHorizontalSpacing(12)
+        for label, widget in (("Top K", self.top_k), ("Min P", self.min_p),
+                              ("Repeat penalty", self.repeat)):
+            form.addRow(label, widget)
+        self.advanced = QCollapsible("Advanced")
+        self.retint()
+        _named(self.advanced, "advanced", "Advanced")
+        toggle = self.advanced.toggleButton()
+        _named(toggle, "advancedToggle", "Advanced")
+        toggle.setToolTip("Top K, Min P, Repeat penalty")
+        self.advanced.setDuration(120)
+        self.advanced.addWidget(inner)
+        self.advanced.collapse(animate=False)
+        return self.advanced
+
+    def retint(self) -> None:
+        """The Advanced chevrons in the current theme's colour (after a scheme change too)."""
+        self.advanced.setExpandedIcon(icons.icon("more", "muted"))
+        self.advanced.setCollapsedIcon(icons.icon("more_closed", "muted"))
+
     def _heading(self, text: str) -> QLabel:
         label = QLabel(text)
         label.setProperty("role", "speaker")

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fireside.gui import icons
 from fireside.gui.models.conversations import ConversationListModel, IdRole
 
 UNDO_MS = 10_000
@@ -38,7 +39,8 @@ class ConversationSidebar(QWidget):
         col.setContentsMargins(10, 12, 6, 10)
         col.setSpacing(8)
 
-        self.new = QPushButton("+  New conversation")
+        self.new = QPushButton("New conversation")
+        icons.put(self.new, "new_chat")
         self.new.setObjectName("newConversation")
         self.new.setAccessibleName("New conversation")
         self.new.setToolTip("New conversation (Ctrl+N)")

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from fireside.gui import markdown
-from fireside.gui.views.chat_bubble import MessageBubble, Note, muted
+from fireside.gui.views.chat_bubble import MessageBubble, Note
+from fireside.gui.views.chat_empty import EmptyChat
 
 MAX_COLUMN = 880
 PAGE = 12  # entries rendered per request
@@ -92,9 +93,7 @@ class Transcript(QScrollArea):
         row.addStretch(0)
         self.setWidget(body)
         self._body = body
-        self.empty = muted(QLabel("Start the conversation below."))
-        self.empty.setObjectName("emptyTranscript")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty = EmptyChat()  # example prompts; ChatView sends the one clicked
         self.column.insertWidget(0, self.empty)
 
         self.entries: list[Entry] = []

@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,8 +43,10 @@ from fireside.core.hub.licenses import LicenseClass
 from fireside.core.hub.manager import DONE, DownloadJob, DownloadManager
 from fireside.core.hub.remote_header import Fit, remote_fit, unknown_fit
 from fireside.core.models.library import LocalModel
+from fireside.core.units import plural
 from fireside.gui.bridge import Bridge
-from fireside.gui.views.hub_common import hub_config, license_color
+from fireside.gui.views.discover_card import CardList, RepoCard
+from fireside.gui.views.hub_common import hub_config
 from fireside.gui.views.installed import installed_model, installed_names
 from fireside.gui.views.repo_page import RepoPage
 
@@ -57,8 +58,7 @@ SORTS = [("Most downloaded", "downloads"), ("Most liked", "likes"), ("Trending",
          ("Recently updated", "updated")]
 QUANTS = ["Any quantization", "Q2_K", "Q3_K", "Q4_K_M", "Q4_0", "Q5_K", "Q6_K", "Q8_0", "IQ",
           "F16", "BF16"]
-SIZES = [("Any size", 0), ("≤ 1 GB", 10**9), ("≤ 4 GB", 4 * 10**9), ("≤ 8 GB", 8 * 10**9),
-         ("≤ 16 GB", 16 * 10**9), ("≤ 32 GB", 32 * 10**9)]
+SIZES = [("Any size", 0), *((f"≤ {n} GiB", n * 2**30) for n in (1, 4, 8, 16, 32))]
 
 
 def _named(widget: Any, name: str, accessible: str) -> Any:
@@ -83,6 +83,7 @@ class DiscoverView(QWidget):
         self._results: list[RepoSummary] = []
         self._library_id = 0
         self._models: list[LocalModel] = []
+        self._notice = False  # the status line says something a late result must not hide
 
         self.query = _named(QLineEdit(), "searchBox", "Search models")
         self.query.setPlaceholderText("Search GGUF models on the Hub…")
@@ -102,8 +103,11 @@ class DiscoverView(QWidget):
         for klass in LicenseClass:
             self.license.addItem(klass.label, klass.value)
 
-        self.results = _named(QListWidget(), "resultsList", "Search results")
-        self.results.setMinimumWidth(300)
+        self.results = _named(CardList(), "resultsList", "Search results")
+        self.results.setMinimumWidth(220)  # cards elide below their natural width
+        self.results.setSpacing(4)
+        self.results.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results.currentItemChanged.connect(self._open_selected)
         self.more = _named(QPushButton("More results"), "moreButton", "More results")
         self.more.clicked.connect(self._next_page)
@@ -159,6 +163,7 @@ class DiscoverView(QWidget):
         self._page = page
         query, sort = self.query.text().strip(), self.sort.currentData()
         config = hub_config(self.bridge)
+        self._notice = False
         self.status.setText("Searching…")
         self.bridge.submit(lambda: search(config, query, sort=sort, limit=PAGE, page=page),
                            on_done=lambda res: self._on_results(rid, res),
@@ -191,20 +196,24 @@ class DiscoverView(QWidget):
         for r in self._results:
             if wanted and r.license.klass.value != wanted:
                 continue
-            lock = "🔒 " if r.gated else ""
-            item = QListWidgetItem(f"{lock}{r.repo}\n    ⬇ {r.downloads:,}   ♥ {r.likes}   "
-                                   f"· {r.license.label}")
+            item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, r.repo)
             item.setData(Qt.ItemDataRole.AccessibleTextRole,
-                         f"{r.repo}, {r.downloads} downloads, license {r.license.label}")
+                         f"{r.repo}, {plural(r.downloads, 'download')}, "
+                         f"license {r.license.label}" + (", gated" if r.gated else ""))
             item.setToolTip(r.license.reason)
-            item.setForeground(QBrush(license_color(r.license.klass.value).darker(130)))
+            card = RepoCard(r)
+            item.setSizeHint(QSize(0, card.sizeHint().height()))
             self.results.addItem(item)
+            self.results.setItemWidget(item, card)
             if r.repo == keep:
                 self.results.setCurrentItem(item)
             shown += 1
         self.results.blockSignals(False)
-        self.status.setText(f"{shown} repos" if shown else "No GGUF repos match.")
+        self.results.fit_cards()
+        self._mark_cards(self.results.currentItem())
+        if not self._notice:
+            self.status.setText(plural(shown, "repo") if shown else "No GGUF repos match.")
 
     def _apply_filters(self) -> None:
         self._fill_results()
@@ -213,8 +222,20 @@ class DiscoverView(QWidget):
                                "max_size": self.max_size.currentData(),
                                "fits_only": self.fits_only.isChecked()})
 
+    def restyle(self) -> None:
+        """The theme changed: the repo page's coloured cells follow it (cards use the sheet)."""
+        self.page.refilter()
+
     # -- repo page ------------------------------------------------------------------------
+    def _mark_cards(self, item: QListWidgetItem | None) -> None:
+        for row in range(self.results.count()):
+            each = self.results.item(row)
+            card = self.results.itemWidget(each)
+            if isinstance(card, RepoCard):
+                card.set_selected(each is item)
+
     def _open_selected(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
+        self._mark_cards(item)
         if item is not None:
             self.open_repo(item.data(Qt.ItemDataRole.UserRole))
 
@@ -304,6 +325,7 @@ class DiscoverView(QWidget):
         if present is not None and not self.confirm_duplicate(choice.name, present):
             self.status.setText(f"{choice.name} is already installed as {present.name}; "
                                 "not downloaded")
+            self._notice = True
             self.page.status.setText(f"Already installed as {present.name}")
             return
         self._start_download(detail, choice)
@@ -313,3 +335,4 @@ class DiscoverView(QWidget):
                              revision=detail.sha, license_id=detail.license.license_id,
                              total_bytes=choice.size)
         self.status.setText(f"Downloading {job.label} — progress in Downloads")
+        self._notice = True

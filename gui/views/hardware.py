@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
 
 from fireside.core.hardware import backend, probe
 from fireside.core.hardware.measure import LoadMeasurement, LoadMonitor
+from fireside.core.units import human_bytes
+from fireside.gui import theme
 from fireside.gui.bridge import Bridge
 from fireside.gui.status_colors import status_color
 
@@ -64,7 +66,7 @@ def take_sample() -> Sample:
 def _mib(n: int | None) -> str:
     if n is None:
         return "—"
-    return f"{n / GiB:.2f} GiB" if abs(n) >= GiB else f"{n / MiB:.1f} MiB"
+    return human_bytes(n, 2 if abs(n) >= GiB else 1)
 
 
 def _plot(title: str, unit: str, name: str) -> pg.PlotWidget:
@@ -148,11 +150,12 @@ class HardwareView(QWidget):
         self.table.setVerticalHeaderLabels([*self.ROWS, "Now (after use)"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.setFixedHeight(26 * (len(self.ROWS) + 1)
-                                  + self.table.horizontalHeader().sizeHint().height() + 4)
+        self.table.verticalHeader().setDefaultSectionSize(28)
+        # the header's height under the style sheet (padded sections), not Fusion's bare one
+        self.table.setFixedHeight(28 * (len(self.ROWS) + 1) + 40)
 
         layout = QVBoxLayout(self)
+        theme.page_margins(layout)
         layout.addWidget(self.summary)
         layout.addWidget(self.engine_label)
         layout.addLayout(charts, 1)

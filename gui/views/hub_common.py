@@ -11,25 +11,34 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
+from superqt import QElidingLabel
 
 from fireside.core.hub.common import HubConfig
 from fireside.core.hub.licenses import LicenseClass
 from fireside.core.hub.manager import QUEUED, RUNNING, DownloadManager
+from fireside.core.units import human_bytes
+from fireside.gui import theme
+
+__all__ = ["badge", "chip", "fit_color", "human_bytes", "hub_config", "license_color",
+           "make_downloads", "stop_downloads"]
 
 if TYPE_CHECKING:
     from fireside.gui.bridge import Bridge
 
 log = logging.getLogger("fireside.gui.hub")
-BADGE_COLORS: dict[str, str] = {
-    LicenseClass.COMMERCIAL.value: "#2f9e44",
-    LicenseClass.ATTRIBUTION.value: "#1971c2",
-    LicenseClass.CONDITIONS.value: "#e8590c",
-    LicenseClass.NONCOMMERCIAL.value: "#c92a2a",
-    LicenseClass.UNKNOWN.value: "#868e96",
-}
-FIT_COLORS = {"fits": "#2f9e44", "tight": "#e8590c", "too big": "#c92a2a", "unknown": "#868e96"}
+# A fit verdict's chip takes the colours of the license class that reads the same way.
+FIT_KINDS = {"fits": "commercial", "tight": "conditions", "too big": "noncommercial",
+             "unknown": "unknown", "installed": "commercial"}
+LICENSE_KINDS = {klass.value for klass in LicenseClass}
 
 
 def hub_config(bridge: Bridge) -> HubConfig:
@@ -64,24 +73,99 @@ def stop_downloads(manager: DownloadManager, timeout: float = 10.0) -> None:
             log.warning("download thread %s still running after shutdown", thread.name)
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+def chip_kind(kind: str) -> str:
+    """The token family (``chip_<family>_bg/fg``) for a license class or fit verdict."""
+    if kind in LICENSE_KINDS or kind == "neutral":
+        return kind
+    return FIT_KINDS.get(kind, "unknown")
 
 
-def badge(text: str, color: str, tooltip: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("licenseBadge")
-    label.setAccessibleName(f"License: {text}")
-    label.setStyleSheet(f"QLabel {{ background: {color}; color: white; border-radius: 8px;"
-                        " padding: 2px 8px; font-weight: 600; }")
+def chip(text: str, kind: str, tooltip: str = "", name: str = "chip",
+         accessible: str = "", elide: bool = False) -> QLabel:
+    """A small rounded label coloured by ``kind`` (a license class, a fit verdict, "neutral");
+    the style sheet draws it from the theme's chip tokens, readable in both themes. An eliding
+    chip ends in "…" where its row is narrow (a card in an 800 px window) instead of pushing
+    the row wider."""
+    label = QElidingLabel(text) if elide else QLabel(text)
+    if elide:  # QElidingLabel measures its contents margins, not a style sheet's padding
+        label.setProperty("elide", "true")
+        label.setContentsMargins(9, 2, 9, 2)
+    label.setObjectName(name)
+    label.setAccessibleName(accessible or text)
+    label.setProperty("chip", kind if kind in FIT_KINDS or kind in LICENSE_KINDS
+                      or kind == "neutral" else "unknown")
     if tooltip:
         label.setToolTip(tooltip)
     return label
 
 
+CHIP_ROLE = Qt.ItemDataRole.UserRole + 1  # a cell's chip kind, for ChipDelegate
+
+
+class ChipDelegate(QStyledItemDelegate):
+    """Paints a table cell's text as a chip (rounded, tinted by the kind in ``CHIP_ROLE``),
+    so a table shows size and fit like the cards do while its items keep their text for tests
+    and screen readers."""
+
+    PAD_X, HEIGHT = 9, 20
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        kind = index.data(CHIP_ROLE)
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        if not kind or not text:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""  # the background and selection only; the chip is drawn below
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        family = chip_kind(str(kind))
+        colors = theme.current()
+        font = QFont(opt.font)
+        font.setPixelSize(int(theme.tokens()["type"]["small_px"]))
+        font.setWeight(QFont.Weight.DemiBold)
+        metrics = QFontMetrics(font)
+        rect: QRect = opt.rect
+        width = min(metrics.horizontalAdvance(text) + 2 * self.PAD_X, rect.width() - 8)
+        chip_rect = QRect(rect.left() + 6, rect.center().y() - self.HEIGHT // 2 + 1,
+                          width, self.HEIGHT)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colors.token(f"chip_{family}_bg")))
+        painter.drawRoundedRect(chip_rect, self.HEIGHT / 2, self.HEIGHT / 2)
+        painter.setPen(QColor(colors.token(f"chip_{family}_fg")))
+        painter.setFont(font)
+        painter.drawText(chip_rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem,  # noqa: N802 - Qt's name
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        if not index.data(CHIP_ROLE):
+            return hint
+        font = QFont(option.font)
+        font.setPixelSize(int(theme.tokens()["type"]["small_px"]))
+        font.setWeight(QFont.Weight.DemiBold)
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        width = QFontMetrics(font).horizontalAdvance(text) + 2 * self.PAD_X + 14
+        return QSize(max(hint.width(), width), max(hint.height(), self.HEIGHT + 10))
+
+
+def badge(text: str, klass: str, tooltip: str = "", elide: bool = False) -> QLabel:
+    """The license chip: ``klass`` is a :class:`LicenseClass` value."""
+    return chip(text, klass, tooltip, name="licenseBadge", accessible=f"License: {text}",
+                elide=elide)
+
+
 def license_color(klass: str) -> QColor:
-    return QColor(BADGE_COLORS.get(klass, BADGE_COLORS["unknown"]))
+    """Text colour for a license class, on the theme's base background."""
+    return QColor(theme.current().token(f"chip_{chip_kind(klass)}_fg"))
+
+
+def fit_color(verdict: str) -> QColor:
+    """Text colour for a fit verdict ("fits", "tight", "too big", "unknown")."""
+    return QColor(theme.current().token(f"chip_{chip_kind(verdict)}_fg"))

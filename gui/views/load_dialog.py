@@ -34,6 +34,8 @@ from fireside.core.inference.types import KV_CACHE_TYPES, LoadSettings
 from fireside.core.models.library import LocalModel
 from fireside.core.models.meta import ModelMeta
 from fireside.core.settings import Settings
+from fireside.core.units import human_bytes
+from fireside.gui import theme
 from fireside.gui.bridge import Bridge
 from fireside.gui.status_colors import status_color
 
@@ -48,7 +50,7 @@ def _quick_hw() -> probe.HardwareInfo:
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+    return human_bytes(n, 2 if n >= 2**30 else 0)
 
 
 class LoadSettingsDialog(QDialog):
@@ -127,12 +129,20 @@ class LoadSettingsDialog(QDialog):
         form.addRow("", self.flash)
         form.addRow("", self.mmap)
         form.addRow("", self.mlock)
+        theme.set_variant(ok, "primary")
+        heading = QLabel(name)
+        heading.setObjectName("loadDialogTitle")
+        heading.setProperty("role", "title")
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setSpacing(12)
+        layout.addWidget(heading)
         layout.addLayout(form)
         layout.addWidget(self.prediction)
         layout.addWidget(self.override_box)
         layout.addWidget(self.buttons)
 
+        theme.style_tree(self)  # a window of its own: not under the main window's sheets
         self.apply(LoadSettings(n_ctx=min(4096, trained)), auto_gpu=True)
         self.ctx_slider.valueChanged.connect(
             lambda v: self.ctx_spin.setValue(v * estimate.CTX_PAD))

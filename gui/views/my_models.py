@@ -46,6 +46,8 @@ from PySide6.QtWidgets import (
 from fireside.core.hub.licenses import verdict
 from fireside.core.hub.manager import DownloadManager
 from fireside.core.models.library import LocalModel
+from fireside.core.units import plural
+from fireside.gui import icons, theme
 from fireside.gui.bridge import Bridge
 from fireside.gui.library_watch import LibraryWatcher
 from fireside.gui.views.add_from_url import AddFromUrlDialog
@@ -64,7 +66,7 @@ def _when(ts: float) -> str:
 
 
 def _count(n: int) -> str:
-    return f"{n} model" if n == 1 else f"{n} models"
+    return plural(n, "model")
 
 
 class MyModelsView(QWidget):
@@ -82,7 +84,8 @@ class MyModelsView(QWidget):
         self.setAcceptDrops(True)
         self.models: list[LocalModel] = []
         self._pending: LocalModel | None = None  # deleted, waiting out its Undo window
-        heading = QLabel("<h2>My Models</h2>")
+        heading = QLabel("My Models")
+        heading.setProperty("role", "heading")
         heading.setObjectName("myModelsHeading")
         heading.setAccessibleName("My Models")
         self.table = QTableWidget(0, len(COLUMNS))
@@ -122,15 +125,28 @@ class MyModelsView(QWidget):
                                         "Add a model from a URL", self.add_from_url)
         self.add_url_btn.setVisible(downloads is not None)
         self.model_actions = self._make_actions()
+        theme.set_variant(self.chat_btn, "primary")
+        for button, icon, tint in ((self.chat_btn, "open", "accent_text"),
+                                   (self.load_btn, "load_settings", "text"),
+                                   (self.reveal_btn, "folder", "text"),
+                                   (self.delete_btn, "delete", "text"),
+                                   (self.import_btn, "import", "text"),
+                                   (self.add_url_btn, "link", "text")):
+            icons.put(button, icon, tint)
+        # Adding models sits by the heading, acting on the selected one above the table: two
+        # short rows, so the page fits an 800 px window.
+        top = QHBoxLayout()
+        top.addWidget(heading)
+        top.addStretch(1)
+        for b in (self.add_url_btn, self.import_btn, self.refresh_btn):
+            top.addWidget(b)
         buttons = QHBoxLayout()
         for b in (self.chat_btn, self.load_btn, self.reveal_btn, self.delete_btn):
             buttons.addWidget(b)
         buttons.addStretch(1)
-        buttons.addWidget(self.add_url_btn)
-        buttons.addWidget(self.import_btn)
-        buttons.addWidget(self.refresh_btn)
         layout = QVBoxLayout(self)
-        layout.addWidget(heading)
+        theme.page_margins(layout)
+        layout.addLayout(top)
         layout.addLayout(buttons)
         layout.addWidget(self.undo_bar)
         layout.addWidget(self.table, 1)
@@ -213,6 +229,10 @@ class MyModelsView(QWidget):
         self.select(keep)  # the same model, wherever it is now; or nothing, never its neighbour
         self.status.setText(f"{_count(len(shown))} · {HINT}")
         self._update_buttons()
+
+    def restyle(self) -> None:
+        """The theme changed: the license column's colours follow it."""
+        self._show_rows()
 
     def select(self, name: str | None) -> None:
         """Select ``name``'s row, or nothing when it is not listed."""

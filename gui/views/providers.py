@@ -138,6 +138,10 @@ class ProvidersPanel(QWidget):
         form = QFormLayout()
         outer.addLayout(form)
         self.preset = _named(QComboBox(), "providerPreset", "Provider preset")
+        # long preset names elide rather than widen Settings past an 800 px window
+        self.preset.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset.setMinimumContentsLength(16)
         for key, (label, _url) in PRESETS.items():
             self.preset.addItem(label, key)
         self.preset.currentIndexChanged.connect(self._on_preset)

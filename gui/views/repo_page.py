@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -25,15 +25,24 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QElidingLabel
 
 from fireside.core.hub.catalog import FileChoice, RepoDetail
 from fireside.core.hub.licenses import gated_message
 from fireside.core.hub.remote_header import Fit
-from fireside.gui.views.hub_common import BADGE_COLORS, FIT_COLORS, badge, human_bytes
+from fireside.core.units import plural
+from fireside.gui import icons, theme
+from fireside.gui.views.hub_common import (
+    CHIP_ROLE,
+    ChipDelegate,
+    badge,
+    fit_color,
+    human_bytes,
+    license_color,
+)
 
 COLUMNS = ("File", "Installed", "Quant", "Size", "Fit", "Max context", "License")
-COL_STATUS, COL_FIT, COL_LICENSE = 1, 4, 6
-INSTALLED_COLOR = FIT_COLORS["fits"]  # the same green as "fits"
+COL_STATUS, COL_SIZE, COL_FIT, COL_LICENSE = 1, 3, 4, 6
 
 
 def fit_text(fit: Fit | None) -> str:
@@ -63,10 +72,10 @@ class RepoPage(QWidget):
         self.installed: dict[str, str] = {}  # choice name -> local model name
         self.filters: dict[str, Any] = {}
 
-        self.title = QLabel("Pick a model on the left")
+        self.title = QElidingLabel("Pick a model on the left")  # long names never widen it
         self.title.setObjectName("repoTitle")
         self.title.setAccessibleName("Repository name")
-        self.title.setStyleSheet("font-size: 17px; font-weight: 600;")
+        self.title.setProperty("role", "heading")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.badge_row = QHBoxLayout()
         self.license_reason = QLabel("")
@@ -78,9 +87,12 @@ class RepoPage(QWidget):
         self.gated.setObjectName("gatedNotice")
         self.gated.setAccessibleName("Gated repository notice")
         self.gated.setWordWrap(True)
-        self.gated.setStyleSheet("background: #fff4d6; color: #5c4400; border-radius: 6px;"
-                                 " padding: 6px;")
         self.gated.hide()
+        self.gated_icon = QLabel()  # a lock icon, not an emoji (fonts without it draw a box)
+        self.gated_icon.setObjectName("gatedIcon")
+        self.gated_icon.setAccessibleName("Gated repository")
+        self.gated_icon.setToolTip("Gated: accept its terms on the Hub to download")
+        self.gated_icon.hide()
 
         self.card = QTextBrowser()
         self.card.setObjectName("modelCard")
@@ -94,6 +106,11 @@ class RepoPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setShowGrid(False)
+        chips = ChipDelegate(self.table)
+        for col in (COL_SIZE, COL_FIT):
+            self.table.setItemDelegateForColumn(col, chips)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in range(1, len(COLUMNS)):
@@ -102,17 +119,21 @@ class RepoPage(QWidget):
         self.table.doubleClicked.connect(lambda _i: self._activate())
 
         self.download = QPushButton("Download")
+        theme.set_variant(self.download, "primary")
+        icons.put(self.download, "download", "accent_text")
         self.download.setObjectName("downloadButton")
         self.download.setAccessibleName("Download")
         self.download.setEnabled(False)
         self.download.clicked.connect(self._download)
         self.open = QPushButton("Open")
+        theme.set_variant(self.open, "primary")
+        icons.put(self.open, "open", "accent_text")
         self.open.setObjectName("openModelButton")
         self.open.setAccessibleName("Open")
         self.open.setToolTip("Chat with the installed copy of this file")
         self.open.clicked.connect(self._open)
         self.open.hide()
-        self.status = QLabel("")
+        self.status = QElidingLabel("")  # a narrow window elides it beside the button
         self.status.setObjectName("repoStatus")
         self.status.setAccessibleName("Repository status")
         self.status.setProperty("role", "muted")
@@ -133,7 +154,13 @@ class RepoPage(QWidget):
         split.setSizes([220, 300])
 
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(10)
+        heading = QHBoxLayout()
+        heading.setSpacing(8)
+        heading.addWidget(self.gated_icon)
+        heading.addWidget(self.title, 1)
+        layout.addLayout(heading)
         layout.addLayout(self.badge_row)
         layout.addWidget(self.license_reason)
         layout.addWidget(self.gated)
@@ -160,25 +187,30 @@ class RepoPage(QWidget):
             if widget is not None:
                 widget.deleteLater()
         lic = detail.license
-        self.badge_row.addWidget(badge(lic.label, BADGE_COLORS[lic.klass.value], lic.reason))
-        stats = QLabel(f"{detail.downloads:,} downloads · {detail.likes} likes")
+        self.badge_row.addWidget(badge(lic.label, lic.klass.value, lic.reason))
+        stats = QElidingLabel(f"{plural(detail.downloads, 'download')} · "
+                              f"{plural(detail.likes, 'like')}")
         stats.setProperty("role", "muted")
         stats.setObjectName("repoStats")
         stats.setAccessibleName("Downloads and likes")
-        self.badge_row.addWidget(stats)
-        self.badge_row.addStretch(1)
+        self.badge_row.addWidget(stats, 1)
         link = f' <a href="{lic.link}">Read the license</a>' if lic.link else ""
         self.license_reason.setText(f"{lic.reason}.{link}")
         self.gated.setVisible(detail.gated)
+        self.gated_icon.setVisible(detail.gated)
+        if detail.gated:
+            self.gated_icon.setPixmap(icons.icon("gated", "warning").pixmap(QSize(20, 20)))
         self.gated.setText(gated_message(detail.repo, endpoint) if detail.gated else "")
         self.card.setMarkdown(detail.readme or "*This repo has no model card.*")
-        self.status.setText(f"{len(detail.choices)} files · checking fit from file headers…")
+        self.status.setText(f"{plural(len(detail.choices), 'file')} · checking fit from file "
+                            "headers…")
         self.refilter()
 
     def set_fit(self, name: str, fit: Fit) -> None:
         self.fits[name] = fit
         if len(self.fits) == len(self.detail.choices if self.detail else []):
-            self.status.setText(f"{len(self.fits)} files · fit checked against this machine")
+            self.status.setText(f"{plural(len(self.fits), 'file')} · fit checked against this "
+                                "machine")
         self.refilter()
 
     def set_installed(self, installed: dict[str, str]) -> None:
@@ -224,18 +256,22 @@ class RepoPage(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, c.name)
                 if col == COL_STATUS and local:
-                    item.setForeground(QBrush(QColor(INSTALLED_COLOR)))
+                    item.setForeground(QBrush(fit_color("fits")))
                     item.setToolTip(f"Installed as {local}")
                     item.setData(Qt.ItemDataRole.AccessibleTextRole, f"installed as {local}")
+                if col == COL_SIZE:
+                    item.setData(CHIP_ROLE, "neutral")
+                if col == COL_FIT:
+                    item.setData(CHIP_ROLE, fit.verdict if fit is not None else "unknown")
                 if col == COL_FIT and fit is not None:
-                    item.setForeground(QBrush(QColor(FIT_COLORS.get(fit.verdict, "#868e96"))))
                     item.setToolTip(fit.reason)
                 if col == COL_LICENSE and lic is not None:
-                    item.setForeground(QBrush(QColor(BADGE_COLORS[lic.klass.value])))
+                    item.setForeground(QBrush(license_color(lic.klass.value)))
                     item.setToolTip(f"{lic.label}: {lic.reason}")
                 self.table.setItem(row, col, item)
             if selected is not None and c.name == selected.name:
                 self.table.selectRow(row)
+        self.table.setColumnHidden(COL_STATUS, not self.installed)  # room for file names
         self._update_button()
 
     def selected_choice(self) -> FileChoice | None:

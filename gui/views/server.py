@@ -166,7 +166,7 @@ class ServerView(QWidget):
         root.setContentsMargins(24, 20, 24, 20)
         root.setSpacing(12)
         title = QLabel("Local server")
-        title.setStyleSheet("font-size: 20px; font-weight: 600;")
+        title.setProperty("role", "heading")
         intro = QLabel("An OpenAI-compatible API on the model loaded in Fireside. Apps and "
                        "scripts that speak OpenAI's API work unchanged; the chat keeps "
                        "working while they do.")

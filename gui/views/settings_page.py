@@ -115,7 +115,7 @@ class SettingsPage(QScrollArea):
         self._column.setSpacing(16)
         title = QLabel("Settings")
         title.setObjectName("settingsTitle")
-        title.setStyleSheet("font-size: 20px; font-weight: 600;")
+        title.setProperty("role", "heading")
         self._column.addWidget(title)
         self._column.addWidget(self._hub_section())
         self._column.addWidget(self._appearance_section())

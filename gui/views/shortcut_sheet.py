@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fireside.gui import theme
+
 # Shortcuts that live in one pane: (where, what, keys); FIND is filled in per platform.
 FIND = "find"
 PANE_SHORTCUTS: list[tuple[str, str, str]] = [
@@ -90,8 +92,10 @@ class ShortcutSheet(QDialog):
         close.setIcon(QIcon())
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 12)
         layout.addWidget(self.tree, 1)
         layout.addWidget(buttons)
+        theme.style_tree(self)  # a window of its own: not under the main window's sheets
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(group, action, keys) as shown: for tests and the README."""

