@@ -29,6 +29,7 @@ from fireside.core.inference.types import SamplingParams
 from fireside.core.models.library import LocalModel
 from fireside.core.remote.client import RemoteModel
 from fireside.gui import icons
+from fireside.gui.views.naming import named
 
 BUILTIN_PRESETS: dict[str, dict[str, Any]] = {
     "Balanced": {},
@@ -46,11 +47,6 @@ def params_from(data: dict[str, Any]) -> SamplingParams:
     """SamplingParams from a stored dict, ignoring keys it does not know."""
     return SamplingParams(**{k: v for k, v in data.items() if k in SAMPLING_KEYS})
 
-
-def _named(widget: QWidget, name: str, accessible: str) -> QWidget:
-    widget.setObjectName(name)
-    widget.setAccessibleName(accessible)
-    return widget
 
 
 class SettingsPanel(QScrollArea):
@@ -84,7 +80,7 @@ class SettingsPanel(QScrollArea):
 
         col.addWidget(self._heading("Model"))
         self.model = QComboBox()
-        _named(self.model, "modelPicker", "Model")
+        named(self.model, "modelPicker", "Model")
         self.model.setPlaceholderText("Choose a model")
         self.model.activated.connect(self._on_model_activated)
         # long model names elide in the picker rather than widen the panel past its edge
@@ -95,7 +91,7 @@ class SettingsPanel(QScrollArea):
         icons.put(self.load_settings, "load_settings", size=18)
         if self.load_settings.icon().isNull():  # no icon font: words, never a missing glyph
             self.load_settings.setText("Load…")
-        _named(self.load_settings, "loadSettingsButton", "Load settings")
+        named(self.load_settings, "loadSettingsButton", "Load settings")
         self.load_settings.setToolTip("Load settings… (context length, GPU layers, KV cache "
                                       "type, parallel requests)")
         self.load_settings.setStyleSheet("padding: 3px 6px;")
@@ -106,7 +102,7 @@ class SettingsPanel(QScrollArea):
         model_row.addWidget(self.load_settings)
         col.addLayout(model_row)
         self.load_bar = QProgressBar()
-        _named(self.load_bar, "loadProgress", "Model loading progress")
+        named(self.load_bar, "loadProgress", "Model loading progress")
         self.load_bar.setRange(0, 0)
         self.load_bar.setTextVisible(False)
         self.load_bar.setFixedHeight(6)
@@ -123,15 +119,15 @@ class SettingsPanel(QScrollArea):
         col.addWidget(self._heading("Preset"))
         row = QHBoxLayout()
         self.preset = QComboBox()
-        _named(self.preset, "presetPicker", "Preset")
+        named(self.preset, "presetPicker", "Preset")
         self.preset.activated.connect(self._on_preset)
         row.addWidget(self.preset, 1)
         self.save_preset = QPushButton("Save…")
-        _named(self.save_preset, "savePreset", "Save preset")
+        named(self.save_preset, "savePreset", "Save preset")
         self.save_preset.clicked.connect(self.preset_save_requested)
         row.addWidget(self.save_preset)
         self.delete_preset = QPushButton("Delete")
-        _named(self.delete_preset, "deletePreset", "Delete preset")
+        named(self.delete_preset, "deletePreset", "Delete preset")
         self.delete_preset.clicked.connect(
             lambda: self.preset_delete_requested.emit(self.preset.currentText()))
         row.addWidget(self.delete_preset)
@@ -140,7 +136,7 @@ class SettingsPanel(QScrollArea):
         col.addSpacing(6)
         col.addWidget(self._heading("System prompt"))
         self.system = QPlainTextEdit()
-        _named(self.system, "systemPrompt", "System prompt")
+        named(self.system, "systemPrompt", "System prompt")
         self.system.setPlaceholderText("You are a helpful assistant.")
         self.system.setFixedHeight(96)
         self.system.textChanged.connect(self._edited)
@@ -169,7 +165,7 @@ class SettingsPanel(QScrollArea):
         stop_label.setProperty("role", "muted")
         col.addWidget(stop_label)
         self.stop = QPlainTextEdit()
-        _named(self.stop, "stopStrings", "Stop strings")
+        named(self.stop, "stopStrings", "Stop strings")
         self.stop.setFixedHeight(56)
         self.stop.textChanged.connect(self._edited)
         col.addWidget(self.stop)
@@ -192,9 +188,9 @@ class SettingsPanel(QScrollArea):
             form.addRow(label, widget)
         self.advanced = QCollapsible("Advanced")
         self.retint()
-        _named(self.advanced, "advanced", "Advanced")
+        named(self.advanced, "advanced", "Advanced")
         toggle = self.advanced.toggleButton()
-        _named(toggle, "advancedToggle", "Advanced")
+        named(toggle, "advancedToggle", "Advanced")
         toggle.setToolTip("Top K, Min P, Repeat penalty")
         self.advanced.setDuration(120)
         self.advanced.addWidget(inner)
@@ -214,7 +210,7 @@ class SettingsPanel(QScrollArea):
     def _double(self, name: str, accessible: str, low: float, high: float, step: float,
                 decimals: int) -> QDoubleSpinBox:
         box = QDoubleSpinBox()
-        _named(box, name, accessible)
+        named(box, name, accessible)
         box.setRange(low, high)
         box.setSingleStep(step)
         box.setDecimals(decimals)
@@ -223,7 +219,7 @@ class SettingsPanel(QScrollArea):
 
     def _int(self, name: str, accessible: str, low: int, high: int) -> QSpinBox:
         box = QSpinBox()
-        _named(box, name, accessible)
+        named(box, name, accessible)
         box.setRange(low, high)
         box.valueChanged.connect(self._edited)
         return box

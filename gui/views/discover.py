@@ -48,6 +48,7 @@ from fireside.gui.bridge import Bridge
 from fireside.gui.views.discover_card import CardList, RepoCard
 from fireside.gui.views.hub_common import hub_config
 from fireside.gui.views.installed import installed_model, installed_names
+from fireside.gui.views.naming import named
 from fireside.gui.views.repo_page import RepoPage
 
 log = logging.getLogger("fireside.gui.discover")
@@ -60,11 +61,6 @@ QUANTS = ["Any quantization", "Q2_K", "Q3_K", "Q4_K_M", "Q4_0", "Q5_K", "Q6_K", 
           "F16", "BF16"]
 SIZES = [("Any size", 0), *((f"≤ {n} GiB", n * 2**30) for n in (1, 4, 8, 16, 32))]
 
-
-def _named(widget: Any, name: str, accessible: str) -> Any:
-    widget.setObjectName(name)
-    widget.setAccessibleName(accessible)
-    return widget
 
 
 class DiscoverView(QWidget):
@@ -85,34 +81,34 @@ class DiscoverView(QWidget):
         self._models: list[LocalModel] = []
         self._notice = False  # the status line says something a late result must not hide
 
-        self.query = _named(QLineEdit(), "searchBox", "Search models")
+        self.query = named(QLineEdit(), "searchBox", "Search models")
         self.query.setPlaceholderText("Search GGUF models on the Hub…")
         self.query.setClearButtonEnabled(True)
-        self.sort = _named(QComboBox(), "sortBox", "Sort results")
+        self.sort = named(QComboBox(), "sortBox", "Sort results")
         for label, key in SORTS:
             self.sort.addItem(label, key)
-        self.quant = _named(QComboBox(), "quantFilter", "Quantization filter")
+        self.quant = named(QComboBox(), "quantFilter", "Quantization filter")
         self.quant.addItems(QUANTS)
-        self.max_size = _named(QComboBox(), "sizeFilter", "Maximum size filter")
+        self.max_size = named(QComboBox(), "sizeFilter", "Maximum size filter")
         for label, size in SIZES:
             self.max_size.addItem(label, size)
-        self.fits_only = _named(QCheckBox("Fits this machine"), "fitsFilter",
+        self.fits_only = named(QCheckBox("Fits this machine"), "fitsFilter",
                                 "Only files that fit this machine")
-        self.license = _named(QComboBox(), "licenseFilter", "License filter")
+        self.license = named(QComboBox(), "licenseFilter", "License filter")
         self.license.addItem("Any license", "")
         for klass in LicenseClass:
             self.license.addItem(klass.label, klass.value)
 
-        self.results = _named(CardList(), "resultsList", "Search results")
+        self.results = named(CardList(), "resultsList", "Search results")
         self.results.setMinimumWidth(220)  # cards elide below their natural width
         self.results.setSpacing(4)
         self.results.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results.currentItemChanged.connect(self._open_selected)
-        self.more = _named(QPushButton("More results"), "moreButton", "More results")
+        self.more = named(QPushButton("More results"), "moreButton", "More results")
         self.more.clicked.connect(self._next_page)
         self.more.hide()
-        self.status = _named(QLabel(""), "discoverStatus", "Search status")
+        self.status = named(QLabel(""), "discoverStatus", "Search status")
         self.status.setProperty("role", "muted")
         self.status.setWordWrap(True)
         self.page = RepoPage()
@@ -144,7 +140,7 @@ class DiscoverView(QWidget):
         ll.addWidget(self.results, 1)
         ll.addWidget(self.more)
         ll.addWidget(self.status)
-        split = _named(QSplitter(Qt.Orientation.Horizontal), "discoverSplit", "Results and repo")
+        split = named(QSplitter(Qt.Orientation.Horizontal), "discoverSplit", "Results and repo")
         split.addWidget(left)
         split.addWidget(self.page)
         split.setStretchFactor(1, 1)

@@ -10,7 +10,6 @@ results. One row widget per provider: people have a handful, not thousands.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 from fireside.core.remote.providers import CUSTOM, PRESETS, Provider, preset_url
 from fireside.core.remote.service import Remote, TestResult
 from fireside.gui.bridge import Bridge
+from fireside.gui.views.naming import named, note
 
 log = logging.getLogger("fireside.gui.providers")
 PRIVACY = ("A remote model runs on someone else's computer: everything you send it (your "
@@ -36,18 +36,6 @@ PRIVACY = ("A remote model runs on someone else's computer: everything you send 
            "that provider's terms. Local models never send anything anywhere.")
 
 
-def _named(widget: Any, name: str, accessible: str) -> Any:
-    widget.setObjectName(name)
-    widget.setAccessibleName(accessible)
-    return widget
-
-
-def _muted(text: str, name: str, accessible: str) -> QLabel:
-    label = _named(QLabel(text), name, accessible)
-    label.setWordWrap(True)
-    label.setProperty("role", "muted")
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
 
 
 class ProviderRow(QFrame):
@@ -57,29 +45,29 @@ class ProviderRow(QFrame):
         super().__init__()
         name = provider.name
         self.provider = provider
-        _named(self, f"provider-{name}", f"Provider {name}")
+        named(self, f"provider-{name}", f"Provider {name}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         col = QVBoxLayout(self)
         col.setContentsMargins(10, 8, 10, 8)
         top = QHBoxLayout()
-        title = _named(QLabel(f"<b>{name}</b> · {provider.base_url}"), f"providerTitle-{name}",
+        title = named(QLabel(f"<b>{name}</b> · {provider.base_url}"), f"providerTitle-{name}",
                        f"{name} at {provider.base_url}")
         title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         top.addWidget(title, 1)
-        self.enabled = _named(QCheckBox("On"), f"providerEnabled-{name}",
+        self.enabled = named(QCheckBox("On"), f"providerEnabled-{name}",
                               f"Offer {name}'s models")
         self.enabled.setChecked(provider.enabled)
         self.enabled.toggled.connect(lambda on: panel.set_enabled(name, on))
         top.addWidget(self.enabled)
         col.addLayout(top)
         buttons = QHBoxLayout()
-        self.test_btn = _named(QPushButton("Test connection"), f"providerTest-{name}",
+        self.test_btn = named(QPushButton("Test connection"), f"providerTest-{name}",
                                f"Test the connection to {name}")
         self.test_btn.clicked.connect(lambda: panel.test(name))
-        self.refresh_btn = _named(QPushButton("Refresh models"), f"providerRefresh-{name}",
+        self.refresh_btn = named(QPushButton("Refresh models"), f"providerRefresh-{name}",
                                   f"Refresh {name}'s models")
         self.refresh_btn.clicked.connect(lambda: panel.refresh(name))
-        self.remove_btn = _named(QPushButton("Remove"), f"providerRemove-{name}",
+        self.remove_btn = named(QPushButton("Remove"), f"providerRemove-{name}",
                                  f"Remove {name} and its key")
         self.remove_btn.clicked.connect(lambda: panel.remove(name))
         for b in (self.test_btn, self.refresh_btn, self.remove_btn):
@@ -90,7 +78,7 @@ class ProviderRow(QFrame):
             PRESETS.get(provider.preset, (provider.preset, ""))[0]
         self.summary = f"{kind} · {'key stored' if has_key else 'no key'}" + (
             f" · only {provider.model_filter}" if provider.model_filter else "")
-        self.state = _muted(self.summary, f"providerState-{name}", f"{name} state")
+        self.state = note(self.summary, f"providerState-{name}", f"{name} state")
         col.addWidget(self.state)
 
     def show_result(self, result: TestResult) -> None:
@@ -110,26 +98,26 @@ class ProvidersPanel(QWidget):
 
     def __init__(self, bridge: Bridge, remote: Remote, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        _named(self, "providersPanel", "Providers")
+        named(self, "providersPanel", "Providers")
         self._bridge, self._remote = bridge, remote
         self.rows: dict[str, ProviderRow] = {}
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(8)
-        col.addWidget(_muted(PRIVACY, "providersPrivacy", "Privacy of remote models"))
+        col.addWidget(note(PRIVACY, "providersPrivacy", "Privacy of remote models"))
         self._list = QVBoxLayout()
         self._list.setSpacing(6)
         col.addLayout(self._list)
-        self.empty = _muted("No providers yet: add one below.", "providersEmpty",
+        self.empty = note("No providers yet: add one below.", "providersEmpty",
                             "No providers yet")
         self._list.addWidget(self.empty)
         col.addWidget(self._add_form())
-        self.status = _muted("", "providersStatus", "Providers status")
+        self.status = note("", "providersStatus", "Providers status")
         col.addWidget(self.status)
         self.reload()
 
     def _add_form(self) -> QWidget:
-        box = _named(QFrame(), "addProviderForm", "Add a provider")
+        box = named(QFrame(), "addProviderForm", "Add a provider")
         outer = QVBoxLayout(box)
         outer.setContentsMargins(0, 8, 0, 0)
         heading = QLabel("<b>Add a provider</b>")
@@ -137,7 +125,7 @@ class ProvidersPanel(QWidget):
         outer.addWidget(heading)
         form = QFormLayout()
         outer.addLayout(form)
-        self.preset = _named(QComboBox(), "providerPreset", "Provider preset")
+        self.preset = named(QComboBox(), "providerPreset", "Provider preset")
         # long preset names elide rather than widen Settings past an 800 px window
         self.preset.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -145,14 +133,14 @@ class ProvidersPanel(QWidget):
         for key, (label, _url) in PRESETS.items():
             self.preset.addItem(label, key)
         self.preset.currentIndexChanged.connect(self._on_preset)
-        self.name = _named(QLineEdit(), "providerName", "Provider name")
+        self.name = named(QLineEdit(), "providerName", "Provider name")
         self.name.setPlaceholderText("groq (used as groq:MODEL)")
-        self.base_url = _named(QLineEdit(), "providerBaseUrl", "Provider base URL")
+        self.base_url = named(QLineEdit(), "providerBaseUrl", "Provider base URL")
         self.base_url.setPlaceholderText("http://192.168.1.20:8080/v1")
-        self.api_key = _named(QLineEdit(), "providerApiKey", "Provider API key")
+        self.api_key = named(QLineEdit(), "providerApiKey", "Provider API key")
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.api_key.setPlaceholderText("paste the key (empty if none is needed)")
-        self.add_btn = _named(QPushButton("Add provider"), "addProvider", "Add provider")
+        self.add_btn = named(QPushButton("Add provider"), "addProvider", "Add provider")
         self.add_btn.clicked.connect(self.add)
         form.addRow("Preset", self.preset)
         form.addRow("Name", self.name)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from typing import Any
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication, QShowEvent
@@ -45,6 +44,7 @@ from fireside.core.server.runner import ServerRunner, free_port_near, port_avail
 from fireside.core.server.security import check_bind, is_loopback, new_api_key
 from fireside.core.settings import ServerSettings
 from fireside.gui.bridge import Bridge
+from fireside.gui.views.naming import named
 from fireside.gui.views.server_state import StateLine
 
 log = logging.getLogger("fireside.gui.server")
@@ -54,11 +54,6 @@ LAN_HOST = "0.0.0.0"
 DEFAULT_PORT = ServerSettings().port
 PLACEHOLDER_MODEL = "MODEL-NAME"
 
-
-def _named(widget: Any, name: str, accessible: str) -> Any:
-    widget.setObjectName(name)
-    widget.setAccessibleName(accessible)
-    return widget
 
 
 class ServerView(QWidget):
@@ -70,7 +65,7 @@ class ServerView(QWidget):
         self._busy = False
         settings = bridge.ctx.settings.read().server
 
-        self.toggle = _named(QToggleSwitch("Off"), "serverToggle", "Local server")
+        self.toggle = named(QToggleSwitch("Off"), "serverToggle", "Local server")
         self.toggle.setToolTip("Serve an OpenAI-compatible API on the loaded model")
         self.toggle.switchWidth, self.toggle.switchHeight, self.toggle.handleSize = 44, 22, 26
         self.toggle.onColor, self.toggle.offColor = QColor("#2f9e44"), QColor("#9a9aa6")
@@ -84,47 +79,47 @@ class ServerView(QWidget):
         self._checked_port = False
         self._model_hint = ""
 
-        self.port = _named(QSpinBox(), "serverPort", "Port")
+        self.port = named(QSpinBox(), "serverPort", "Port")
         self.port.setRange(1, 65535)
         self.port.setValue(settings.port or DEFAULT_PORT)
-        self.bind = _named(QComboBox(), "serverBind", "Bind address")
+        self.bind = named(QComboBox(), "serverBind", "Bind address")
         self.bind.addItem("This computer only (127.0.0.1)", "127.0.0.1")
         self.bind.addItem("Local network (0.0.0.0) — needs an API key", LAN_HOST)
         self.bind.setCurrentIndex(0 if is_loopback(settings.host) else 1)
-        self.api_key = _named(QLineEdit(settings.api_key), "serverApiKey", "API key")
+        self.api_key = named(QLineEdit(settings.api_key), "serverApiKey", "API key")
         self.api_key.setPlaceholderText("none (required for the local network)")
         self.api_key.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
         # Say where the key is kept: the OS keyring, or a file only this user can read.
-        self.key_where = _named(QLabel(f"The key is {bridge.ctx.settings.secrets.where()}."),
+        self.key_where = named(QLabel(f"The key is {bridge.ctx.settings.secrets.where()}."),
                                 "apiKeyStorage", "Where the API key is stored")
         self.key_where.setWordWrap(True)
         self.key_where.setProperty("role", "muted")
-        generate = _named(QPushButton("Generate"), "generateKey", "Generate API key")
+        generate = named(QPushButton("Generate"), "generateKey", "Generate API key")
         generate.clicked.connect(lambda: self.api_key.setText(new_api_key()))
-        copy_key = _named(QPushButton("Copy"), "copyKey", "Copy API key")
+        copy_key = named(QPushButton("Copy"), "copyKey", "Copy API key")
         copy_key.clicked.connect(lambda: self._copy(self.api_key.text()))
-        self.cors = _named(QLineEdit(", ".join(settings.cors_origins)), "serverCors",
+        self.cors = named(QLineEdit(", ".join(settings.cors_origins)), "serverCors",
                            "CORS origins")
         self.cors.setPlaceholderText("off — e.g. http://localhost:3000, https://my.app")
         self._settings_widgets = [self.port, self.bind, self.api_key, generate, self.cors]
 
-        self.url = _named(QLineEdit(), "serverUrl", "Base URL")
+        self.url = named(QLineEdit(), "serverUrl", "Base URL")
         self.url.setReadOnly(True)
-        copy_url = _named(QPushButton("Copy"), "copyUrl", "Copy base URL")
+        copy_url = named(QPushButton("Copy"), "copyUrl", "Copy base URL")
         copy_url.clicked.connect(lambda: self._copy(self.url.text()))
         self.curl = self._snippet("curlSnippet", "curl snippet")
         self.python = self._snippet("pythonSnippet", "Python snippet")
         self.claude = self._snippet("claudeCodeSnippet", "Claude Code snippet")
-        self.snippet_tabs = _named(QTabWidget(), "snippetTabs", "Client snippets")
+        self.snippet_tabs = named(QTabWidget(), "snippetTabs", "Client snippets")
         self.snippet_tabs.addTab(self.curl, "curl")
         self.snippet_tabs.addTab(self.python, "Python")
         self.snippet_tabs.addTab(self.claude, "Claude Code")
         self.snippet_tabs.setMaximumHeight(190)
-        copy_snippet = _named(QPushButton("Copy snippet"), "copySnippet", "Copy snippet")
+        copy_snippet = named(QPushButton("Copy snippet"), "copySnippet", "Copy snippet")
         copy_snippet.clicked.connect(lambda: self._copy(
             self.snippet_tabs.currentWidget().toPlainText()))
 
-        self.table = _named(QTableWidget(0, len(LOG_COLUMNS)), "requestLog", "Request log")
+        self.table = named(QTableWidget(0, len(LOG_COLUMNS)), "requestLog", "Request log")
         self.table.setHorizontalHeaderLabels(LOG_COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -135,7 +130,7 @@ class ServerView(QWidget):
         for col in range(len(LOG_COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        clear = _named(QPushButton("Clear"), "clearLog", "Clear request log")
+        clear = named(QPushButton("Clear"), "clearLog", "Clear request log")
         clear.clicked.connect(lambda: self.table.setRowCount(0))
 
         self._layout(generate, copy_key, copy_url, copy_snippet, clear)
@@ -153,7 +148,7 @@ class ServerView(QWidget):
 
     # -- layout ---------------------------------------------------------------------------
     def _snippet(self, name: str, accessible: str) -> QPlainTextEdit:
-        box = _named(QPlainTextEdit(), name, accessible)
+        box = named(QPlainTextEdit(), name, accessible)
         box.setReadOnly(True)
         box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)

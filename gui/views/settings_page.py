@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from fireside.core.paths import Paths
 from fireside.core.settings import Settings, SettingsStore
 from fireside.gui.bridge import Bridge
+from fireside.gui.views.naming import named, note
 
 log = logging.getLogger("fireside.gui.settings")
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
@@ -40,18 +40,6 @@ TOKEN_URL = "https://huggingface.co/settings/tokens"
 MAX_WIDTH = 860
 
 
-def _named(widget: Any, name: str, accessible: str) -> Any:
-    widget.setObjectName(name)
-    widget.setAccessibleName(accessible)
-    return widget
-
-
-def _note(text: str, name: str, accessible: str) -> QLabel:
-    label = _named(QLabel(text), name, accessible)
-    label.setWordWrap(True)
-    label.setProperty("role", "muted")
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
 
 
 def _form() -> QFormLayout:
@@ -80,7 +68,7 @@ class Section(QFrame):
         heading.setProperty("role", "title")
         col.addWidget(heading)
         if blurb:
-            col.addWidget(_note(blurb, name + "Blurb", title + " explained"))
+            col.addWidget(note(blurb, name + "Blurb", title + " explained"))
         self.body = QVBoxLayout()
         self.body.setSpacing(8)
         col.addLayout(self.body)
@@ -124,7 +112,7 @@ class SettingsPage(QScrollArea):
         self.providers = Section("Providers", "providersSection",
                                  "Remote models: a hosted service (Groq, OpenRouter…), "
                                  "another Fireside or a vLLM cluster, named PROVIDER:MODEL.")
-        self.providers_placeholder = _note("Nothing to set up yet.", "providersPlaceholder",
+        self.providers_placeholder = note("Nothing to set up yet.", "providersPlaceholder",
                                            "No providers yet")
         self.providers.body.addWidget(self.providers_placeholder)
         self._column.addWidget(self.providers)
@@ -144,26 +132,26 @@ class SettingsPage(QScrollArea):
             "Gated models (Llama, Gemma and others) need a token: accept the model's terms on "
             f"the Hub, then paste a read token from {TOKEN_URL}.")
         row = QHBoxLayout()
-        self.hub_token = _named(QLineEdit(), "hubToken", "Hub token")
+        self.hub_token = named(QLineEdit(), "hubToken", "Hub token")
         self.hub_token.setEchoMode(QLineEdit.EchoMode.Password)
         self.hub_token.setPlaceholderText("hf_…")
         self.hub_token.returnPressed.connect(self.save_token)
-        self.save_token_btn = _named(QPushButton("Save"), "saveHubToken", "Save Hub token")
+        self.save_token_btn = named(QPushButton("Save"), "saveHubToken", "Save Hub token")
         self.save_token_btn.clicked.connect(self.save_token)
-        self.clear_token_btn = _named(QPushButton("Clear"), "clearHubToken", "Clear Hub token")
+        self.clear_token_btn = named(QPushButton("Clear"), "clearHubToken", "Clear Hub token")
         self.clear_token_btn.clicked.connect(self.clear_token)
         row.addWidget(self.hub_token, 1)
         row.addWidget(self.save_token_btn)
         row.addWidget(self.clear_token_btn)
         section.body.addLayout(row)
-        self.token_state = _note("", "hubTokenState", "Hub token state")
+        self.token_state = note("", "hubTokenState", "Hub token state")
         section.body.addWidget(self.token_state)
         return section
 
     def _appearance_section(self) -> Section:
         section = Section("Appearance", "appearanceSection")
         form = _form()
-        self.theme = _named(QComboBox(), "themePicker", "Theme")
+        self.theme = named(QComboBox(), "themePicker", "Theme")
         for key, text in THEMES:
             self.theme.addItem(text, key)
         self.theme.currentIndexChanged.connect(self._on_theme)
@@ -176,7 +164,7 @@ class SettingsPage(QScrollArea):
                           "The port the OpenAI-compatible server starts on. If another "
                           "program holds it, the Server page offers the next free one.")
         form = _form()
-        self.server_port = _named(QSpinBox(), "defaultServerPort", "Default server port")
+        self.server_port = named(QSpinBox(), "defaultServerPort", "Default server port")
         self.server_port.setRange(1024, 65535)
         self.server_port.valueChanged.connect(self._on_port)
         form.addRow("Default port", self.server_port)
@@ -192,11 +180,11 @@ class SettingsPage(QScrollArea):
                                  ("Models", "models", self._paths.models),
                                  ("Logs", "logs", self._paths.logs)):
             row = QHBoxLayout()
-            shown = _named(QLineEdit(str(path)), f"{key}Folder", f"{label} folder")
+            shown = named(QLineEdit(str(path)), f"{key}Folder", f"{label} folder")
             shown.setReadOnly(True)
             shown.setCursorPosition(0)
             row.addWidget(shown, 1)
-            open_btn = _named(QPushButton("Open"), f"open{label}Folder",
+            open_btn = named(QPushButton("Open"), f"open{label}Folder",
                               f"Open {label.lower()} folder")
             open_btn.clicked.connect(lambda _c=False, p=path: self.open_folder(p))
             row.addWidget(open_btn)
