@@ -1,6 +1,7 @@
 """llama.cpp server tests that fail against Fireside, each with its reason.
 
-Keys are ``file::test`` (every parametrisation of the test). Three classes:
+Keys are ``file::test`` (every parametrisation of the test) or ``file::test[params]`` (one).
+Three classes:
 PRESET — the test checks the text, token counts or configuration of llama-server's own preset
   servers (a 260K-parameter stories model with seed 42, n_ctx 256, a Command-R or Hermes
   template file, --api-key, --cors, --pooling none…), not something a client relies on;
@@ -83,9 +84,8 @@ EXPECTED: dict[str, str] = {
     "test_embedding.py::test_embedding_usage_single":
         PRESET + "token counts of the BERT tokenizer ([CLS]/[SEP])",
     "test_embedding.py::test_embedding_usage_multiple": PRESET + "BERT token counts",
-    "test_embedding.py::test_embedding_content_text_same_as_string":
-        PRESET + "--pooling last on an embedding model; a chat model's mean pool differs by "
-        "tokenisation at the split",
+    "test_embedding.py::test_embedding_mixed_input[-False]":
+        DIFFERENT + "an empty input string is a 400, as OpenAI answers it",
     # test_security.py
     "test_security.py::test_access_static_assets_without_api_key":
         DIFFERENT + "no web UI is served at /",

@@ -93,6 +93,11 @@ def _base(name: str) -> str:
     return name.split("[", 1)[0]
 
 
+def listed(name: str) -> bool:
+    """On the list as the whole test or as this one parametrisation."""
+    return name in EXPECTED or _base(name) in EXPECTED
+
+
 def _nodeids(files: tuple[str, ...], env: dict[str, str]) -> list[str]:
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "--collect-only",
                           "-p", "no:cacheprovider", "-o", "addopts=",
@@ -108,8 +113,7 @@ def run_suite(port: int, files: tuple[str, ...], report: Path, *,
     env = {**os.environ, "DEBUG_EXTERNAL": "1", "PORT": str(port)}
     targets = [f"unit/{f}" for f in files]
     if not everything:
-        targets = [n for n in _nodeids(files, env)
-                   if _base(n.removeprefix("unit/")) not in EXPECTED]
+        targets = [n for n in _nodeids(files, env) if not listed(n.removeprefix("unit/"))]
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                     "-o", "addopts=", "-o", "timeout=120", f"--junitxml={report}", *targets],
                    cwd=suite_dir(), env=env, stdout=subprocess.DEVNULL, check=False)
@@ -124,14 +128,14 @@ def run_suite(port: int, files: tuple[str, ...], report: Path, *,
 
 def unexpected(outcomes: dict[str, str]) -> list[str]:
     """Failures of tests that are not on the expected list."""
-    return [name for name, result in outcomes.items()
-            if result == "failed" and _base(name) not in EXPECTED]
+    return [name for name, result in outcomes.items() if result == "failed" and not listed(name)]
 
 
 def stale(outcomes: dict[str, str]) -> list[str]:
     """Listed tests none of whose runs failed (take them off the list)."""
-    ran = {_base(n) for n in outcomes}
-    failed = {_base(n) for n, r in outcomes.items() if r == "failed"}
+    ran = {*outcomes, *map(_base, outcomes)}
+    failed = {n for n, r in outcomes.items() if r == "failed"}
+    failed |= set(map(_base, failed))
     return sorted(key for key in EXPECTED if key in ran and key not in failed)
 
 
