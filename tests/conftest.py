@@ -77,3 +77,17 @@ def engine(starter_file: Path) -> Iterator[Engine]:
     eng.load(starter_file, LoadSettings(n_ctx=2048))
     yield eng
     eng.unload()
+
+
+@pytest.fixture
+def ctrl_c_reaches_children() -> Iterator[None]:
+    """Children started during the test take Ctrl-C (SIGINT) as a person's terminal sends it.
+
+    A shell starts background jobs with SIGINT ignored and children inherit "ignored" (but not
+    a Python handler): under such a runner a `fireside serve` child would never see the signal.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

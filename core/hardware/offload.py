@@ -58,11 +58,12 @@ def resolve(requested: int | None, meta: ModelMeta | None, settings: LoadSetting
         return Offload(requested, "")
     if hw is None:
         hw = probe()
+    if not hw.gpus:  # nothing to choose, nothing to say (a refusal stays one line)
+        return Offload(0, "")
     if not estimate.gpu_usable(hw):
-        why = ("no GPU found" if not hw.gpus else
-               f"this llama.cpp was built for {str(hw.backends.get('backend', 'cpu')).upper()}"
-               " and cannot offload")
-        return Offload(0, f"GPU layers auto: {why}, so all layers run on the CPU")
+        backend = str(hw.backends.get("backend", "cpu")).upper()
+        return Offload(0, f"GPU layers auto: this llama.cpp was built for {backend} and "
+                       "cannot offload, so all layers run on the CPU")
     if meta is None:
         return Offload(MAX, "GPU layers auto: no header to estimate from, offloading all")
     result = estimate.fit(meta, hw, n_ctx=settings.n_ctx, n_gpu_layers=None,

@@ -52,7 +52,8 @@ def test_show_gives_what_the_model_is_and_its_memory(installed_starter: Path,
 
 
 def test_load_unload_ps_against_a_running_server(installed_starter: Path,
-                                                 fireside_home: Path) -> None:
+                                                 fireside_home: Path,
+                                                 ctrl_c_reaches_children: None) -> None:
     missing = _fireside("load", "starter")
     assert missing.returncode == 1 and "no Fireside server is running" in missing.stderr
     port = _port()

@@ -69,7 +69,7 @@ def busy_default_port() -> Iterator[None]:
 
 
 def test_serve_then_ps_then_stop(installed_starter: Path, busy_default_port: None,
-                                 fireside_home: Path) -> None:
+                                 fireside_home: Path, ctrl_c_reaches_children: None) -> None:
     port = _free_port()
     proc = subprocess.Popen(_fireside("serve", "--model", "starter", "--port", str(port),
                                       "--ctx", "1024"),
