@@ -343,29 +343,43 @@ def download_verified(config: HubConfig, library: Library, downloads_dir: Path, 
     total = sum(p.size for p in plans)
     pending = [(p, part, target) for p, part, target in zip(plans, parts, targets, strict=True)
                if not (target.exists() and target.stat().st_size == p.size)]
-    have = {id(p): fetcher.resume_offset(p, part) for p, part, _t in pending}
-    done_before = total - sum(p.size for p, _part, _t in pending)
-    downloads_dir.mkdir(parents=True, exist_ok=True)
-    check_free_space(downloads_dir, sum(p.size - have[id(p)] for p, _part, _t in pending))
     say = progress or (lambda _d, _t: None)
-    shas_got: dict[str, str] = {}
-    for plan, part, _target in pending:
-        base = done_before
-
-        def report(n: int, base: int = base) -> None:
-            say(base + n, total)
-
-        shas_got[plan.path] = fetcher.fetch(plan, part, report)
-        done_before += plan.size
-    for _plan, part, target in pending:  # only once every shard is verified
-        move_into_place(part, target)
-        _sidecar(part).unlink(missing_ok=True)
-    say(total, total)
+    shas_got, _sent = fetch_parts(fetcher, pending, total, downloads_dir, say)
     first_sha = shas_got.get(plans[0].path) or plans[0].sha256
     checked = sum(1 for p, _part, _t in pending if p.sha256 and p.path in shas_got)
     model = library.register(targets, source=f"hub:{repo}", license=license_id, repo=repo,
                              sha256=first_sha)
     return model, Verification(len(plans), checked, total)
+
+
+def fetch_parts(fetcher: Fetcher, pending: list[tuple[FilePlan, Path, Path]], total: int,
+                downloads_dir: Path, say: Callable[[int, int], None]
+                ) -> tuple[dict[str, str], int]:
+    """Fetch the parts not yet whole (each resumed from its offset), then move them all into
+    place, none before every one is whole and verified.
+
+    Returns each part's sha256 by its path, and the bytes this call had to transfer. Progress
+    counts the parts already whole as done, so a resumed split model's bar starts where it was.
+    """
+    have = {id(p): fetcher.resume_offset(p, part) for p, part, _t in pending}
+    to_send = sum(p.size - have[id(p)] for p, _part, _t in pending)
+    downloads_dir.mkdir(parents=True, exist_ok=True)
+    check_free_space(downloads_dir, to_send)
+    done = total - sum(p.size for p, _part, _t in pending)
+    got: dict[str, str] = {}
+    for plan, part, _target in pending:
+        base = done
+
+        def report(n: int, base: int = base) -> None:
+            say(base + n, total)
+
+        got[plan.path] = fetcher.fetch(plan, part, report)
+        done += plan.size
+    for _plan, part, target in pending:
+        move_into_place(part, target)
+        _sidecar(part).unlink(missing_ok=True)
+    say(total, total)
+    return got, to_send
 
 
 def move_into_place(part: Path, target: Path) -> None:

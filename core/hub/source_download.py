@@ -21,11 +21,9 @@ from fireside.core.hub.download import (
     Fetcher,
     FilePlan,
     _inside,
-    _sidecar,
-    check_free_space,
     discard,
     download_verified,
-    move_into_place,
+    fetch_parts,
     safe_relpath,
 )
 from fireside.core.hub.remote_header import Fit, remote_fit, unknown_fit
@@ -102,25 +100,7 @@ def download_resolved(resolved: Resolved, library: Library, downloads_dir: Path,
     if not resolved.resumable:
         for _p, part, _t in pending:
             discard(part)  # no Range: whatever is on disk cannot be continued
-    have = {id(p): fetcher.resume_offset(p, part) for p, part, _t in pending}
-    total = resolved.size
-    done = total - sum(p.size for p, _part, _t in pending)
-    downloads_dir.mkdir(parents=True, exist_ok=True)
-    check_free_space(downloads_dir, sum(p.size - have[id(p)] for p, _part, _t in pending))
-    transferred = sum(p.size - have[id(p)] for p, _part, _t in pending)
-    got: dict[str, str] = {}
-    for plan, part, _t in pending:
-        base = done
-
-        def report(n: int, base: int = base) -> None:
-            say(base + n, total)
-
-        got[plan.path] = fetcher.fetch(plan, part, report)
-        done += plan.size
-    for _p, part, target in pending:  # only once every part is whole and verified
-        move_into_place(part, target)
-        _sidecar(part).unlink(missing_ok=True)
-    say(total, total)
+    got, transferred = fetch_parts(fetcher, pending, resolved.size, downloads_dir, say)
     verified = resolved.verifiable and all(p.sha256 for p in plans)
     first = got.get(plans[0].path) or plans[0].sha256
     model = library.register(targets, source=shown_url(resolved.files[0].url),

@@ -49,9 +49,7 @@ class Api:
         info, name = await self.admit(request, body)
         engine = self.state.engine
         try:
-            loaded = engine.loaded
-            plan = structured.plan_tools(body, loaded.meta.chat_template if loaded else None)
-            prepared = structured.prepare_messages(messages, plan)
+            plan, prepared = _prepare(engine, body, messages)
             fmt = make_format(name, plan, info)
         except BaseException:
             self.state.models.end()
@@ -73,9 +71,7 @@ class Api:
         _info, _name = await self.admit(request, body)
         engine = self.state.engine
         try:
-            loaded = engine.loaded
-            plan = structured.plan_tools(body, loaded.meta.chat_template if loaded else None)
-            prepared = structured.prepare_messages(messages, plan)
+            plan, prepared = _prepare(engine, body, messages)
             tools = plan.tools if plan is not None and plan.for_template else None
 
             def count() -> int:
@@ -84,3 +80,11 @@ class Api:
             return int(await self.run(count))
         finally:
             self.state.models.end()
+
+
+def _prepare(engine: Any, body: dict[str, Any], messages: list[dict[str, Any]]
+             ) -> tuple[ToolPlan | None, list[dict[str, Any]]]:
+    """The tool plan for the loaded model's template, and the history shaped for it."""
+    loaded = engine.loaded
+    plan = structured.plan_tools(body, loaded.meta.chat_template if loaded else None)
+    return plan, structured.prepare_messages(messages, plan)
