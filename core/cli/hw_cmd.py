@@ -133,7 +133,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     hw = probe.probe()
     layers = offload.resolve(args.gpu_layers, model.meta, settings, hw)
     settings.n_gpu_layers = layers.n_gpu_layers
-    if layers.message:
+    if layers.message and not layers.obvious:
         note(layers.message)
     if model.meta is not None:
         estimate.require_fit(model.meta, settings, hw)

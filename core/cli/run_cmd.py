@@ -87,7 +87,7 @@ def _load_local(ctx: context.AppContext, args: argparse.Namespace) -> str:
     settings = LoadSettings(n_ctx=args.ctx, n_threads=args.threads)
     layers = offload.resolve(args.gpu_layers, model.meta, settings)
     settings.n_gpu_layers = layers.n_gpu_layers
-    if layers.message:
+    if layers.message and not layers.obvious:
         note(layers.message)
     ctx.engine.load(model.path, settings, name=model.name)
     ctx.library.touch(model.name)

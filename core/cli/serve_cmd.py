@@ -83,7 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             layers = offload.resolve(getattr(args, "gpu_layers", offload.AUTO), model.meta,
                                      load)
             load = replace(load, n_gpu_layers=layers.n_gpu_layers)
-            if layers.message:
+            if layers.message and not layers.obvious:
                 note(layers.message)
         note(f"Loading {model.name}…")
         ctx.engine.load(model.path, load, name=model.name)

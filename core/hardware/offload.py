@@ -48,6 +48,9 @@ class Offload:
 
     n_gpu_layers: int
     message: str
+    # nothing was chosen (no GPU at all): views that show the choice say it, the command line
+    # stays quiet so a refusal is still one line
+    obvious: bool = False
 
 
 def resolve(requested: int | None, meta: ModelMeta | None, settings: LoadSettings,
@@ -58,8 +61,9 @@ def resolve(requested: int | None, meta: ModelMeta | None, settings: LoadSetting
         return Offload(requested, "")
     if hw is None:
         hw = probe()
-    if not hw.gpus:  # nothing to choose, nothing to say (a refusal stays one line)
-        return Offload(0, "")
+    if not hw.gpus:
+        return Offload(0, "GPU layers auto: no GPU found, so all layers run on the CPU",
+                       obvious=True)
     if not estimate.gpu_usable(hw):
         backend = str(hw.backends.get("backend", "cpu")).upper()
         return Offload(0, f"GPU layers auto: this llama.cpp was built for {backend} and "

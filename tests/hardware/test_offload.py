@@ -28,9 +28,10 @@ def test_parse_rejects(text: str) -> None:
         offload.parse_gpu_layers(text)
 
 
-def test_auto_on_a_cpu_only_machine_is_zero_and_quiet(starter_meta: ModelMeta) -> None:
+def test_auto_on_a_cpu_only_machine_is_zero_and_says_so(starter_meta: ModelMeta) -> None:
     got = offload.resolve(offload.AUTO, starter_meta, LoadSettings(), machine())
-    assert got.n_gpu_layers == 0 and got.message == ""  # CPU-only: nothing to say
+    assert got.n_gpu_layers == 0 and "no GPU found" in got.message
+    assert got.obvious  # the command line leaves it out: a refusal stays one line
 
 
 def test_auto_with_a_gpu_the_build_cannot_use(starter_meta: ModelMeta) -> None:
