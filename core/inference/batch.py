@@ -32,7 +32,7 @@ from typing import Any
 import llama_cpp
 
 from fireside.core.errors import FiresideError
-from fireside.core.inference import sampler
+from fireside.core.inference import probs, sampler
 from fireside.core.inference.sequence import Sequence
 
 log = logging.getLogger("fireside.inference")
@@ -254,6 +254,7 @@ class Batcher:
         slot, keep = self._claim(seq, tokens, len(tokens) - 1, running)  # >= 1 for logits
         cached = self.slots[slot]
         last = 0
+        seq.cached = keep
         seq.progress(keep, len(tokens))
         for begin in range(keep, len(tokens), self.n_batch):
             chunk = tokens[begin:begin + self.n_batch]
@@ -265,7 +266,7 @@ class Batcher:
             seq.progress(begin + len(chunk), len(tokens))
         seq.prefill_tokens = len(tokens) - keep
         seq.prefilled_at = time.perf_counter()
-        return seq.accept(seq.sampler.sample(self.llm._ctx, last), self.vocab, self._buf)
+        return seq.accept(self._sample(seq, last), self.vocab, self._buf)
 
     def step(self, running: list[Sequence]) -> list[Sequence]:
         """One token for every running sequence; returns those that have finished."""
@@ -276,9 +277,24 @@ class Batcher:
         for i, seq in enumerate(running):
             self.slots[seq.slot].append(seq.next_token)
             seq.decoded.append(seq.next_token)
-            if not seq.accept(seq.sampler.sample(self.llm._ctx, i), self.vocab, self._buf):
+            if not seq.accept(self._sample(seq, i), self.vocab, self._buf):
                 done.append(seq)
         return done
+
+    def _sample(self, seq: Sequence, row: int) -> int:
+        """The request's next token from ``row`` of the last decode (with its probabilities,
+        when it asked for them)."""
+        top = seq.params.logprobs
+        if top is None:
+            return int(seq.sampler.sample(self.llm._ctx, row))
+        if seq.params.post_sampling_probs:
+            token, prob = probs.sample_with_probs(seq.sampler.sampler, self.ctx, self.vocab,
+                                                  row, top, self._buf)
+        else:
+            token = int(seq.sampler.sample(self.llm._ctx, row))
+            prob = probs.model_probs(self.ctx, self.vocab, row, token, top, self._buf)
+        seq.probs.append(prob)
+        return token
 
     def release(self, seq: Sequence) -> None:
         """The sequence is over: its slot keeps its cache for the next turn."""

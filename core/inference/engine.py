@@ -217,13 +217,18 @@ class Engine:
                 for i, cached in enumerate(list(batcher.slots))]
 
     def render_chat(self, messages: list[dict[str, Any]],
-                    tools: list[dict[str, Any]] | None = None) -> str:
+                    tools: list[dict[str, Any]] | None = None, *,
+                    continue_final: bool = False) -> str:
+        """The prompt text; ``continue_final`` leaves the last (assistant) message open, so
+        the model goes on writing it (vLLM's ``continue_final_message``)."""
         with self._readers.reading():  # the token texts come from the model: hold it
             llm, loaded = self._require()
             bos = self._token_text(llm, loaded.meta.bos_token_id)
             eos = self._token_text(llm, loaded.meta.eos_token_id)
-        return templates.render(loaded.meta.chat_template, messages, bos_token=bos,
-                                eos_token=eos, tools=tools)
+        text = templates.render(loaded.meta.chat_template, messages, bos_token=bos,
+                                eos_token=eos, tools=tools,
+                                add_generation_prompt=not continue_final)
+        return templates.open_final(text, messages) if continue_final else text
 
     @staticmethod
     def _token_text(llm: Any, token_id: int | None) -> str:
@@ -246,10 +251,12 @@ class Engine:
         params = request.params
         if isinstance(request, ChatRequest):
             messages, tools = request.messages, request.tools
+            continue_final = request.continue_final
 
             def prepare() -> tuple[list[int], list[str]]:
                 llm, loaded = self._require()
-                prompt = self.render_chat(messages, tools)
+                prompt = self.render_chat(messages, tools, continue_final=continue_final)
+                seq.prompt_text = prompt
                 seq.opens_thinking = reasoning.opens_thinking(prompt)
                 stop = list(params.stop)
                 eos = self._token_text(llm, loaded.meta.eos_token_id)
@@ -263,6 +270,7 @@ class Engine:
 
             def prepare() -> tuple[list[int], list[str]]:
                 llm, _ = self._require()
+                seq.prompt_text = text if isinstance(text, str) else ""
                 if isinstance(text, list):  # token ids from an API client
                     from fireside.core.inference.embed import check_token_ids
 

@@ -17,8 +17,9 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from fireside.core.inference.probs import TokenProb
 from fireside.core.inference.sequence import Sequence
 from fireside.core.inference.types import CancelToken, Completion, Stats
 
@@ -35,6 +36,8 @@ class Update:
     ended: bool = False  # the last update of this request: no more text will come
     completion: Completion | None = None  # when it ended with an answer (stopped ones too)
     error: BaseException | None = None  # when it failed
+    probs: list[TokenProb] = field(default_factory=list)  # of this text's tokens, if asked
+    tokens: list[int] = field(default_factory=list)  # this text's token ids
 
 
 def cancelled_completion() -> Completion:
@@ -52,6 +55,9 @@ class Handle:
         self._cancel: CancelToken = seq.cancel
         self._cond = threading.Condition()
         self._text: list[str] = []
+        self._probs: list[TokenProb] = []
+        self._tokens: list[int] = []
+        self._taken = 0  # of the sequence's generated tokens, handed out with their text
         self._progress: tuple[int, int] | None = None
         self._wakers: list[Waker] = []
         self._woken = False
@@ -77,6 +83,11 @@ class Handle:
         return len(self._seq.tokens)
 
     @property
+    def cached_tokens(self) -> int:
+        """Prompt tokens its slot's cache already held (known once it has started)."""
+        return self._seq.cached
+
+    @property
     def cancel_token(self) -> CancelToken:
         return self._cancel
 
@@ -92,8 +103,14 @@ class Handle:
 
     # -- engine thread side ----------------------------------------------------------------
     def _on_text(self, text: str) -> None:
+        seq = self._seq
         with self._cond:
             self._text.append(text)
+            upto = seq.emitted_upto
+            if upto > self._taken:
+                self._tokens.extend(seq.generated[self._taken:upto])
+                self._probs.extend(seq.probs[self._taken:upto])
+                self._taken = upto
         self._wake()
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -145,7 +162,9 @@ class Handle:
         future = self._seq.future
         with self._cond:
             ended = future.done()  # read first: every token of an ended request is in _text
-            update = Update("".join(self._text), self._progress)
+            update = Update("".join(self._text), self._progress, probs=self._probs,
+                            tokens=self._tokens)
+            self._probs, self._tokens = [], []
             self._text.clear()
             self._progress = None
             self._woken = False
@@ -208,6 +227,10 @@ class Handle:
             if not future.done():
                 self.cancel()
             raise
+
+    def stats_so_far(self) -> Stats:
+        """Its figures while it runs (llama-server's ``timings_per_token``)."""
+        return self._seq.stats()
 
     @property
     def stats(self) -> Stats | None:

@@ -18,6 +18,7 @@ from typing import Any
 import llama_cpp
 
 from fireside.core.errors import FiresideError
+from fireside.core.inference.probs import TokenProb
 from fireside.core.inference.types import CancelToken, Completion, SamplingParams, Stats
 
 Prepare = Callable[[], tuple[list[int], list[str]]]
@@ -47,6 +48,8 @@ class Sequence:
         self.cancel = cancel
         self.future: Future[Completion] = Future()
         self.tokens: list[int] = []  # the prompt
+        self.prompt_text = ""  # the prompt as text (a chat's rendered template), if known
+        self.cached = 0  # prompt tokens found in the slot's cache when it started
         self.prepared = False
         self.stop: list[str] = []
         self.stop_sequence: str | None = None  # the stop string that ended it, if one did
@@ -68,6 +71,11 @@ class Sequence:
         self._emitted: list[str] = []
         self.error: BaseException | None = None  # the caller's own callback failed
         self.on_progress: Callable[[int, int], None] | None = None  # prefill: done, total
+        # what it wrote, token by token (ids, and probabilities when asked): the text emitted
+        # so far is that of generated[:emitted_upto] (a held-back tail waits for its text)
+        self.generated: list[int] = []
+        self.probs: list[TokenProb] = []
+        self.emitted_upto = 0
 
     def prepare(self, n_ctx: int) -> None:
         """Render and tokenize on the engine thread; sets the token budget for this request."""
@@ -103,8 +111,11 @@ class Sequence:
             self.first_at = time.perf_counter()
         if llama_cpp.llama_vocab_is_eog(vocab, token):
             self.finish = "stop"
+            if len(self.probs) > self.count:  # the end-of-generation token writes nothing
+                self.probs.pop()
             return False
         self.count += 1
+        self.generated.append(token)
         n = llama_cpp.llama_token_to_piece(vocab, token, buf, len(buf), 0, False)
         pending = self._pending + self._utf8.decode(buf.raw[:n] if n > 0 else b"")
         stop = self.stop
@@ -141,6 +152,7 @@ class Sequence:
 
     def _emit(self, text: str) -> None:
         self._emitted.append(text)
+        self.emitted_upto = len(self.generated)
         if self.on_token is not None and self.error is None:
             try:
                 self.on_token(text)
@@ -152,6 +164,14 @@ class Sequence:
         if self.finish == "length" and self._pending:
             self._emit(self._pending)
             self._pending = ""
+        return Completion("".join(self._emitted), self.finish or "length", self.stats(n_ctx),
+                          stop_sequence=self.stop_sequence,
+                          probs=self.probs[:self.emitted_upto],
+                          tokens=self.generated[:self.emitted_upto],
+                          prompt=self.prompt_text)
+
+    def stats(self, n_ctx: int = 0) -> Stats:
+        """Its figures so far (final once it has ended); any thread may read them."""
         end = time.perf_counter()
         stats = Stats(prompt_tokens=len(self.tokens), context_limit=n_ctx,
                       total_s=end - self.started if self.started else 0.0)
@@ -167,8 +187,7 @@ class Sequence:
         stats.completion_tokens = self.count
         stats.preempted = self.preempted
         stats.context_used = len(self.tokens) + self.count
-        return Completion("".join(self._emitted), self.finish or "length", stats,
-                          stop_sequence=self.stop_sequence)
+        return stats
 
     def close(self) -> None:
         if self.sampler is not None:

@@ -351,3 +351,14 @@ def render(source: str | None, messages: list[dict[str, Any]], *, bos_token: str
                                  "eos_token": eos_token, "tools": tools,
                                  "add_generation_prompt": add_generation_prompt}
     return _budgeted(lambda: _render_now(source or CHATML, variables), budget or Budget())
+
+
+def open_final(rendered: str, messages: list[dict[str, Any]]) -> str:
+    """Cut a rendered conversation just after its last message's text, so the model continues
+    that message (what transformers does for ``continue_final_message``): the template's
+    end-of-turn markup after it goes."""
+    last = messages[-1].get("content") if messages else None
+    if not isinstance(last, str) or not last:
+        return rendered
+    at = rendered.rfind(last)
+    return rendered[:at + len(last)] if at >= 0 else rendered

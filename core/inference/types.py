@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fireside.core.inference.probs import TokenProb
 
 KV_CACHE_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
 
@@ -50,6 +53,9 @@ class SamplingParams:
     stop: list[str] = field(default_factory=list)
     # token id (or text: each of its tokens) -> added to the logit
     logit_bias: dict[int | str, float] = field(default_factory=dict)
+    # token probabilities (probs.py): None off, else how many alternatives per token
+    logprobs: int | None = None
+    post_sampling_probs: bool = False  # the sampler's distribution, not the model's
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +89,9 @@ class Completion:
     model: str = ""  # the name of the model that produced it (set by the engine)
     opens_thinking: bool = False  # the prompt opened a <think> block: the text starts inside it
     stop_sequence: str | None = None  # the stop string that ended it (Anthropic reports it)
+    probs: list[TokenProb] = field(default_factory=list)  # per token, when logprobs were asked
+    tokens: list[int] = field(default_factory=list)  # the ids of the text's tokens
+    prompt: str = ""  # the prompt as the model read it (a chat's rendered template)
 
 
 @dataclass
@@ -94,6 +103,8 @@ class ChatRequest:
     tools: list[dict[str, Any]] | None = None  # offered to the template (tool calling)
     grammar: Any = None  # a LlamaGrammar constraining the answer (JSON schema, tools)
     priority: int = 0  # the person's own chat is 1: API requests make way for it
+    # the last message is the assistant's, to be continued (vLLM's continue_final_message)
+    continue_final: bool = False
 
 
 @dataclass

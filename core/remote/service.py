@@ -53,6 +53,10 @@ class _Job:
         self.on_progress: Callable[[int, int], None] | None = None
         self.future: Future[Completion] = Future()
         self.opens_thinking = False
+        self.emitted_upto = 0  # a provider's text comes without token ids or probabilities
+        self.generated: list[int] = []
+        self.probs: list[Any] = []
+        self.cached = 0
 
 
 class Remote:
