@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from fireside.core.inference import reasoning
-from fireside.core.inference.handle import Handle
+from fireside.core.inference.handle import Handle, Update
 from fireside.core.inference.types import Completion
 from fireside.core.server import params as P
 from fireside.core.server.compat import Api
@@ -330,7 +330,8 @@ class MessageFormat:
         return out + _event("content_block_delta", {"type": "content_block_delta",
                                                     "index": self._index, "delta": delta})
 
-    def chunk(self, text: str) -> str:
+    def chunk(self, news: Update) -> str:
+        text = news.text
         if self._reasoning is None:
             self._reasoning = reasoning.ReasoningStream(opened=self._opened())
         thought, answer = self._reasoning.feed(text)

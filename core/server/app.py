@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
@@ -27,15 +27,26 @@ from fireside.core.context import AppContext
 from fireside.core.errors import FiresideError
 from fireside.core.hardware import offload
 from fireside.core.inference.engine import Engine
-from fireside.core.inference.handle import Handle
-from fireside.core.inference.types import LoadSettings, TextRequest
+from fireside.core.inference.types import LoadSettings, SamplingParams, TextRequest
 from fireside.core.remote.gateway import Gateway
-from fireside.core.server import anthropic, compat, llama_extras, responses, structured
+from fireside.core.server import (
+    anthropic,
+    choices,
+    compat,
+    llama_extras,
+    responses,
+    structured,
+)
 from fireside.core.server import params as P
 from fireside.core.server.admin import install_admin
-from fireside.core.server.jobs import Job, Registry, Submit, as_api_error, sse
+from fireside.core.server.jobs import Registry, Submit, as_api_error
 from fireside.core.server.models import ModelManager
-from fireside.core.server.openai_format import ChatFormat, TextFormat, embeddings_body
+from fireside.core.server.openai_format import (
+    ChatFormat,
+    Extras,
+    TextFormat,
+    embeddings_body,
+)
 from fireside.core.server.params import ApiError
 from fireside.core.server.reqlog import RequestLog, RequestLogEntry, log_info
 from fireside.core.server.security import (
@@ -217,7 +228,7 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
         info["model"] = name
         return info, name
 
-    api = compat.Api(state, admit, loop_run, _respond)
+    api = compat.Api(state, admit, loop_run)
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
@@ -227,8 +238,11 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
             return sent
         stream, include_usage = P.stream_flags(body)
         split = P.reasoning_format(body) != "none"
+        logprobs = P.logprobs(body) is not None
+        extras = Extras.of(body)
         return await api.chat(request, body, lambda name, plan, info: ChatFormat(
-            name, plan, include_usage, info, split_reasoning=split), stream=stream)
+            name, plan, include_usage, info, split_reasoning=split, logprobs=logprobs,
+            extras=extras), stream=stream)
 
     @app.post("/v1/chat/completions/input_tokens")
     async def chat_input_tokens(request: Request) -> dict[str, Any]:
@@ -239,21 +253,27 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
     async def completions(request: Request) -> Response:
         body = await _body(request)
         sampling = P.sampling(body)
-        prompt = P.prompt(body)
+        prompts = P.prompts(body)
+        n = P.choices(body)
         if sampling.max_tokens is None:
             sampling.max_tokens = (state.settings.default_max_tokens
                                    or COMPLETIONS_DEFAULT_MAX_TOKENS)
         stream, include_usage = P.stream_flags(body)
         grammar = structured.response_grammar(body)
+        logprobs = sampling.logprobs is not None
         info, name = await admit(request, body)
 
-        def submit() -> Handle:
-            return engine.submit(TextRequest(prompt, sampling, grammar))
+        def submitter(prompt: str | list[int], params: SamplingParams) -> Submit:
+            return lambda: engine.submit(TextRequest(prompt, params, grammar))
 
-        fmt = TextFormat(name, include_usage, info)
-        return await _respond(request, state, submit, fmt, stream, live=True)
+        # OpenAI's order: every prompt's n answers, prompt after prompt
+        submits = [submitter(p, s) for p in prompts for s in choices.samplings(sampling, n)]
+        fmts = [TextFormat(name, include_usage, info, logprobs=logprobs) for _ in submits]
+        tail = choices.openai_tail(fmts[0], n, len(submits))
+        return await choices.respond(request, state, submits, choices.shared(fmts), stream,
+                                     live=True, combine=choices.openai_combine(n), tail=tail)
 
-    llama_extras.register(app, state, loop_run, admit, _respond)
+    llama_extras.register(app, state, loop_run, admit)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
@@ -284,27 +304,3 @@ def _runner(state: ServerState) -> Callable[..., Any]:
         return await asyncio.get_running_loop().run_in_executor(state.executor, fn, *args)
 
     return run
-
-
-async def _respond(request: Request, state: ServerState, submit: Submit, fmt: Any,
-                   stream: bool, *, live: bool,
-                   on_error: Callable[[ApiError], str] | None = None) -> Response:
-    """Submit to the engine (admission already taken) and answer as JSON or an SSE stream.
-
-    ``on_error``: how a stream reports a failure in its protocol (see :func:`sse`).
-    """
-    try:
-        handle = submit()
-    except BaseException:
-        state.models.end()
-        raise
-    fmt.attach(handle)
-    job = Job(handle, state.registry, state.models.end, live=live)
-    if not stream:
-        completion = await job.result(request.receive)
-        return JSONResponse(fmt.body(completion))
-    first = await job.first(request.receive)
-    return StreamingResponse(sse(job, first, fmt.chunk, fmt.final, fmt.DONE,
-                                 on_error=on_error),
-                             media_type="text/event-stream",
-                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})

@@ -2,7 +2,7 @@
 
 They are translated into an OpenAI chat body and then go the chat route's way: the same
 parameter parsing (:mod:`params`), tool planning and parsing (:mod:`structured`), admission
-and answer (``admit`` and ``_respond`` in :mod:`app`). So there is one tool parser, one
+and answer (``admit`` in :mod:`app`, :func:`choices.respond`). So there is one tool parser, one
 sampling parser and one submission path, whatever the protocol on the wire.
 """
 
@@ -17,8 +17,8 @@ from fastapi.responses import Response
 
 from fireside.core.inference.handle import Handle
 from fireside.core.inference.types import ChatRequest, SamplingParams
+from fireside.core.server import choices, structured
 from fireside.core.server import params as P
-from fireside.core.server import structured
 from fireside.core.server.params import ApiError
 from fireside.core.server.structured import ToolPlan
 
@@ -36,21 +36,23 @@ class Api:
     state: ServerState
     admit: Admit  # queue place + model; the caller owns one ``state.models.end()``
     run: Callable[..., Awaitable[Any]]  # a blocking call on the server's executor
-    respond: Callable[..., Awaitable[Response]]  # ``app._respond``
 
     async def chat(self, request: Request, body: dict[str, Any], make_format: MakeFormat, *,
                    stream: bool, sampling: SamplingParams | None = None,
                    on_error: Callable[[ApiError], str] | None = None) -> Response:
-        """Answer an OpenAI-shaped chat ``body`` with ``make_format(model, plan, info)``."""
+        """Answer an OpenAI-shaped chat ``body`` with ``make_format(model, plan, info)``:
+        ``n`` answers (parallel sequences of the batch), each formatted by its own."""
         sampling = sampling or P.sampling(body)
         sampling.max_tokens = sampling.max_tokens or self.state.settings.default_max_tokens or None
         messages = P.messages(body)
+        continue_final = _continue_final(body, messages)
+        n = P.choices(body)
         grammar = structured.response_grammar(body)
         info, name = await self.admit(request, body)
         engine = self.state.engine
         try:
             plan, prepared = _prepare(engine, body, messages)
-            fmt = make_format(name, plan, info)
+            fmts = [make_format(name, plan, info) for _ in range(n)]
         except BaseException:
             self.state.models.end()
             raise
@@ -58,12 +60,16 @@ class Api:
             grammar = plan.grammar
         template_tools = plan.tools if plan is not None and plan.for_template else None
 
-        def submit() -> Handle:
-            return engine.submit(ChatRequest(prepared, sampling, template_tools, grammar))
+        def submitter(params: SamplingParams) -> Callable[[], Handle]:
+            return lambda: engine.submit(ChatRequest(prepared, params, template_tools, grammar,
+                                                     continue_final=continue_final))
 
+        submits = [submitter(p) for p in choices.samplings(sampling, n)]
+        tail = choices.openai_tail(fmts[0], n, n)  # before shared() takes usage off each
         # tool calls are only known once the answer is complete: they come at the end
-        return await self.respond(request, self.state, submit, fmt, stream,
-                                  live=plan is None, on_error=on_error)
+        return await choices.respond(request, self.state, submits, choices.shared(fmts),
+                                     stream, live=plan is None, on_error=on_error,
+                                     combine=choices.openai_combine(n), tail=tail)
 
     async def count_tokens(self, request: Request, body: dict[str, Any]) -> int:
         """The prompt's length as the model's template renders it (tools included)."""
@@ -80,6 +86,23 @@ class Api:
             return int(await self.run(count))
         finally:
             self.state.models.end()
+
+
+def _continue_final(body: dict[str, Any], messages: list[dict[str, Any]]) -> bool:
+    """vLLM's ``continue_final_message``: the last (assistant) message is continued, not
+    answered; it excludes ``add_generation_prompt``."""
+    flag = body.get("continue_final_message")
+    if flag is None or flag is False:
+        return False
+    if flag is not True:
+        raise P.bad("continue_final_message", "'continue_final_message' must be a boolean")
+    if body.get("add_generation_prompt") is True:
+        raise P.bad("continue_final_message", "'continue_final_message' and "
+                    "'add_generation_prompt' cannot both be true")
+    if messages[-1].get("role") != "assistant":
+        raise P.bad("continue_final_message", "'continue_final_message' needs the last "
+                    "message to be the assistant's")
+    return True
 
 
 def _prepare(engine: Any, body: dict[str, Any], messages: list[dict[str, Any]]

@@ -88,13 +88,15 @@ class Registry:
 class Job:
     """One engine request as the event loop sees it; ``on_finish`` runs once it has ended.
 
-    ``live`` False holds the text back until the end (tool calls are only known then).
+    ``live`` False holds the text back until the end (tool calls are only known then);
+    ``progress`` makes prompt progress news of its own.
     """
 
     def __init__(self, handle: Handle, registry: Registry, on_finish: Callable[[], None],
-                 *, live: bool = True) -> None:
+                 *, live: bool = True, progress: bool = False) -> None:
         self.handle = handle
         self.live = live
+        self.progress = progress  # prompt progress alone is news (llama-server's return_progress)
         self._loop = asyncio.get_running_loop()
         self._news = asyncio.Event()
         self._ended = asyncio.Event()
@@ -133,7 +135,8 @@ class Job:
                 except TimeoutError:
                     pass
             update = self.handle.take()
-            if update.ended or (update.text and self.live):
+            if update.ended or (self.live and (update.text or (
+                    self.progress and update.progress is not None))):
                 return update
 
     async def result(self, receive: Callable[[], Any]) -> Completion:
@@ -173,7 +176,7 @@ def _answer(update: Update) -> Completion:
     return update.completion
 
 
-async def sse(job: Job, first: Update, on_token: Callable[[str], str],
+async def sse(job: Job, first: Update, on_token: Callable[[Update], str],
               on_done: Callable[[Completion], list[str]],
               done: str = "data: [DONE]\n\n", *,
               on_error: Callable[[ApiError], str] | None = None) -> AsyncIterator[str]:
@@ -189,9 +192,9 @@ async def sse(job: Job, first: Update, on_token: Callable[[str], str],
         while True:
             news = update if update is not None else await job.next(not_before)
             update = None
-            if news.text and job.live:
+            if job.live and (news.text or (job.progress and news.progress is not None)):
                 not_before = loop.time() + STREAM_INTERVAL_S
-                yield on_token(news.text)
+                yield on_token(news)
             if not news.ended:
                 continue
             if news.error is not None:

@@ -8,17 +8,15 @@ text format. Shapes follow llama-server's README so its clients (and its own tes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from fireside.core.inference.types import Completion, TextRequest
+from fireside.core.inference.types import TextRequest
+from fireside.core.server import choices, native, structured
 from fireside.core.server import params as P
-from fireside.core.server import structured
-from fireside.core.server.openai_format import note_usage
 from fireside.core.server.params import ApiError, bad
 from fireside.core.server.reqlog import RequestLogEntry
 
@@ -27,64 +25,6 @@ if TYPE_CHECKING:
     from fireside.core.server.app import ServerState
 
 Admit = Callable[[Request, dict[str, Any]], Awaitable[tuple[dict[str, Any], str]]]
-Respond = Callable[..., Awaitable[Response]]
-
-
-class NativeFormat:
-    """``/completion`` bodies and stream events (``{"content", "stop"}``, no ``[DONE]``)."""
-
-    DONE = ""
-
-    def __init__(self, model: str, stops: list[str], info: dict[str, Any]) -> None:
-        self.model = model
-        self.stops = stops
-        self.info = info
-
-    def attach(self, handle: Handle) -> None:
-        """Nothing to learn from the handle."""
-
-    def body(self, completion: Completion) -> dict[str, Any]:
-        note_usage(self.info, completion)
-        stats = completion.stats
-        word = next((s for s in self.stops if completion.finish_reason == "stop"
-                     and s and completion.text.endswith(s)), "")
-        limit = completion.finish_reason == "length"
-        decode_s = max(stats.total_s - stats.ttft_s, 1e-9)
-        return {
-            "content": completion.text, "model": self.model, "stop": True,
-            "tokens_predicted": stats.completion_tokens, "tokens_evaluated": stats.prompt_tokens,
-            "stop_type": "limit" if limit else "word" if word else "eos",
-            "stopped_eos": not limit and not word, "stopped_limit": limit,
-            "stopped_word": bool(word), "stopping_word": word, "truncated": False,
-            "tokens_cached": stats.prompt_tokens - stats.prefill_tokens,
-            "timings": {"prompt_n": stats.prefill_tokens, "prompt_ms": stats.ttft_s * 1000,
-                        "predicted_n": stats.completion_tokens,
-                        "predicted_ms": decode_s * 1000,
-                        "predicted_per_second": stats.decode_tokens_per_s}}
-
-    def chunk(self, text: str) -> str:
-        return f"data: {json.dumps({'content': text, 'stop': False}, ensure_ascii=False)}\n\n"
-
-    def final(self, completion: Completion) -> list[str]:
-        return [f"data: {json.dumps({**self.body(completion), 'content': ''})}\n\n"]
-
-
-def _native_request(body: dict[str, Any]) -> tuple[dict[str, Any], str | list[int]]:
-    """llama-server's field names in the OpenAI shape that params.sampling reads."""
-    n_predict = body.get("n_predict", body.get("max_tokens"))
-    if n_predict is not None and (not isinstance(n_predict, int) or isinstance(n_predict, bool)):
-        raise bad("n_predict", "'n_predict' must be an integer")
-    openai_like: dict[str, Any] = {k: body[k] for k in ("temperature", "top_p", "top_k", "min_p",
-                                        "repeat_penalty", "presence_penalty",
-                                        "frequency_penalty", "seed", "stop", "logit_bias")
-                                  if k in body}
-    if isinstance(openai_like.get("seed"), int) and openai_like["seed"] < 0:
-        del openai_like["seed"]  # llama-server's -1: a random seed
-    if n_predict is not None and n_predict >= 0:
-        openai_like["max_tokens"] = max(n_predict, 1)
-    if body.get("n_probs"):
-        raise bad("n_probs", "token probabilities are not supported by this server yet")
-    return openai_like, P.prompt({"prompt": body.get("prompt", body.get("content"))})
 
 
 def _native_grammar(body: dict[str, Any]) -> Any:
@@ -139,7 +79,7 @@ class Metrics:
 
 
 def register(app: FastAPI, state: ServerState, loop_run: Callable[..., Awaitable[Any]],
-             admit: Admit, respond: Respond) -> None:
+             admit: Admit) -> None:
     engine = state.engine
     metrics = Metrics()
     state.listeners.append(metrics)
@@ -201,15 +141,22 @@ def register(app: FastAPI, state: ServerState, loop_run: Callable[..., Awaitable
     @app.post("/completion")
     async def completion(request: Request) -> Response:
         body = await json_body(request)
-        openai_like, prompt = _native_request(body)
-        sampling = P.sampling(openai_like)
+        opts = native.options(body)
+        prompts = native.prompts(body)
+        sampling = P.sampling(native.sampling_body(body))
         sampling.max_tokens = sampling.max_tokens or state.settings.default_max_tokens or None
+        if opts.n_probs:
+            sampling.logprobs, sampling.post_sampling_probs = opts.n_probs, opts.post_sampling
         grammar = _native_grammar(body)
-        stream = body.get("stream", False)
-        if not isinstance(stream, bool):
-            raise bad("stream", "'stream' must be a boolean")
+        stream = P.flag(body, "stream")
         info, name = await admit(request, body)
-        fmt = NativeFormat(name, sampling.stop, info)
-        return await respond(request, state,
-                             lambda: engine.submit(TextRequest(prompt, sampling, grammar)),
-                             fmt, stream, live=True)
+
+        def submitter(prompt: native.Prompt) -> Callable[[], Handle]:
+            return lambda: engine.submit(TextRequest(prompt, sampling, grammar))
+
+        fmts = [native.NativeFormat(name, sampling, opts, p, info) for p in prompts]
+        # several prompts: a list of answers, as llama-server gives them
+        combine = (lambda pairs: pairs[0][0]) if len(prompts) == 1 else \
+            (lambda pairs: [body for body, _ in pairs])
+        return await choices.respond(request, state, [submitter(p) for p in prompts], fmts,
+                                     stream, live=True, combine=combine)

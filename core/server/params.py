@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from fireside.core.inference.probs import MAX_TOP
 from fireside.core.inference.types import SamplingParams
 
 
@@ -107,11 +108,6 @@ def _integer(body: dict[str, Any], name: str, lo: int, hi: int = INT_MAX) -> int
 
 def sampling(body: dict[str, Any]) -> SamplingParams:
     """Sampling settings with OpenAI's semantics (no hidden repeat penalty unless asked)."""
-    n = _integer(body, "n", 1)
-    if n not in (None, 1):
-        raise bad("n", "only n=1 is supported: the local model answers one choice at a time")
-    if body.get("logprobs") or body.get("top_logprobs"):
-        raise bad("logprobs", "logprobs are not supported by this server")
     params = SamplingParams(repeat_penalty=1.0, max_tokens=None)
     temperature = _number(body, "temperature", 0, 2)
     if temperature is not None:
@@ -142,7 +138,38 @@ def sampling(body: dict[str, Any]) -> SamplingParams:
         params.seed = seed & 0xFFFFFFFF
     params.stop = _stop(body.get("stop"))
     params.logit_bias = _logit_bias(body.get("logit_bias"))
+    params.logprobs = logprobs(body)
     return params
+
+
+MAX_CHOICES = 8  # n: parallel sequences of one batch (the engine runs 4 at once by default)
+
+
+def choices(body: dict[str, Any]) -> int:
+    """OpenAI's ``n``: how many answers to the one prompt."""
+    n = _integer(body, "n", 1, MAX_CHOICES)
+    return 1 if n is None else n
+
+
+def logprobs(body: dict[str, Any]) -> int | None:
+    """How many alternatives per token to report, or None for no probabilities at all.
+
+    Chat sends ``logprobs: true`` and ``top_logprobs: 0..20``; legacy completions send
+    ``logprobs: 0..5`` (we allow up to 20, as llama-server does); llama-server's native
+    ``n_probs`` is read by its route.
+    """
+    value = body.get("logprobs")
+    top = _integer(body, "top_logprobs", 0, MAX_TOP)
+    if value is None or value is False:
+        if top:
+            raise bad("top_logprobs", "'top_logprobs' needs 'logprobs': true")
+        return None
+    if value is True:
+        return top or 0
+    if isinstance(value, int) and 0 <= value <= MAX_TOP:
+        return value
+    raise bad("logprobs", f"'logprobs' must be true/false (chat) or 0 to {MAX_TOP} "
+              "(completions)")
 
 
 def _logit_bias(value: Any) -> dict[int | str, float]:
@@ -216,6 +243,28 @@ def _token_ids(value: Any) -> bool:
             and all(isinstance(t, int) and not isinstance(t, bool) for t in value))
 
 
+def flag(body: dict[str, Any], name: str) -> bool:
+    """An optional boolean field (null or absent: false)."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise bad(name, f"'{name}' must be a boolean")
+    return bool(value)
+
+
+MAX_PROMPTS = 8  # prompts in one completions request (each is a request on the batch)
+
+
+def prompts(body: dict[str, Any]) -> list[str | list[int]]:
+    """OpenAI's prompt: one (text or token ids), or a list of them, each answered."""
+    value = body.get("prompt")
+    if isinstance(value, list) and len(value) > 1 and all(
+            isinstance(v, str) or (isinstance(v, list) and _token_ids(v)) for v in value):
+        if len(value) > MAX_PROMPTS:
+            raise bad("prompt", f"at most {MAX_PROMPTS} prompts per request")
+        return [prompt({**body, "prompt": v}) for v in value]
+    return [prompt(body)]
+
+
 def prompt(body: dict[str, Any]) -> str | list[int]:
     """One prompt: a string or token ids (OpenAI accepts both, and a list holding one)."""
     value = body.get("prompt")
@@ -223,8 +272,8 @@ def prompt(body: dict[str, Any]) -> str | list[int]:
                                                         or _token_ids(value[0])):
         value = value[0]
     if not isinstance(value, str) and not _token_ids(value):
-        raise bad("prompt", "'prompt' must be a string or a list of token ids (one prompt per "
-                  "request)")
+        raise bad("prompt", "'prompt' must be a string, a list of token ids, or a list of "
+                  "those")
     if not value:
         raise bad("prompt", "'prompt' must not be empty: there is nothing to continue")
     for name in ("suffix", "echo"):

@@ -19,11 +19,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from fireside.core.inference import reasoning
-from fireside.core.inference.handle import Handle
+from fireside.core.inference.handle import Handle, Update
 from fireside.core.inference.types import Completion
 from fireside.core.server import params as P
 from fireside.core.server.compat import Api
-from fireside.core.server.openai_format import note_usage
+from fireside.core.server.openai_format import Extras, llama_timings, note_usage
 from fireside.core.server.params import ApiError, bad
 from fireside.core.server.structured import ToolPlan, parse_tool_calls
 
@@ -182,6 +182,9 @@ class ResponseFormat:
         self.info = info
         self.request = body
         self._opened = lambda: False
+        self._handle: Handle | None = None
+        self.extras = Extras.of(body)  # llama-server's telemetry: progress, timings
+        self.progress = self.extras.progress  # prompt progress is news (jobs.Job)
         self._reasoning: reasoning.ReasoningStream | None = None
         self._seq = 0
         self._started = False
@@ -190,6 +193,12 @@ class ResponseFormat:
 
     def attach(self, handle: Handle) -> None:
         self._opened = lambda: handle.opens_thinking
+        self._handle = handle
+
+    def _timings(self) -> dict[str, Any]:
+        if not self.extras.timings or self._handle is None:
+            return {}
+        return {"timings": llama_timings(self._handle.stats_so_far())}
 
     def _response(self, status: str, output: list[dict[str, Any]],
                   completion: Completion | None = None) -> dict[str, Any]:
@@ -304,15 +313,25 @@ class ResponseFormat:
         self._open["_text"] = self._open.get("_text", "") + text
         if kind == "message":
             return out + self._event("response.output_text.delta", **self._where(),
-                                     content_index=0, delta=text, logprobs=[])
+                                     content_index=0, delta=text, logprobs=[],
+                                     **self._timings())
         return out + self._event("response.reasoning_text.delta", **self._where(),
                                  content_index=0, delta=text)
 
-    def chunk(self, text: str) -> str:
+    def chunk(self, news: Update) -> str:
+        text = news.text
+        out = self._start()
+        if self.progress and news.progress is not None and self._handle is not None:
+            done, total = news.progress
+            out += self._event("response.in_progress", response=self._response(
+                "in_progress", []), prompt_progress={
+                    "total": total, "cache": self._handle.cached_tokens, "processed": done})
+        if not text:
+            return out
         if self._reasoning is None:
             self._reasoning = reasoning.ReasoningStream(opened=self._opened())
         thought, answer = self._reasoning.feed(text)
-        return self._start() + self._delta("reasoning", thought) + self._delta("message", answer)
+        return out + self._delta("reasoning", thought) + self._delta("message", answer)
 
     def final(self, completion: Completion) -> list[str]:
         out = self._start()
@@ -335,7 +354,8 @@ class ResponseFormat:
         out += self._end()
         done = self._response(status, self._output, completion)
         kind = "response.completed" if status == "completed" else "response.incomplete"
-        return [out, self._event(kind, response=done)]
+        timings = {"timings": llama_timings(completion.stats)} if self.extras.timings else {}
+        return [out, self._event(kind, response=done, **timings)]
 
     def error(self, err: ApiError) -> str:
         return self._event("error", code=err.code, message=err.message, param=err.param)

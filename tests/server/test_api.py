@@ -130,7 +130,8 @@ def test_json_object_output_parses(client: openai.OpenAI, model_name: str) -> No
     # The grammar ends at the object's closing brace: nothing after it (JSON_GBNF allowed endless
     # trailing newlines, so a model could run to 'length' after a complete object).
     resp = client.chat.completions.create(
-        model=model_name, messages=[{"role": "user", "content": "A JSON object with a city."}],
+        model=model_name,  # a prompt that a 135M model answers briefly, not in an endless list
+        messages=[{"role": "user", "content": 'Reply with {"city": "Paris"} and nothing else.'}],
         max_tokens=300, temperature=0, response_format={"type": "json_object"})
     content = resp.choices[0].message.content or ""
     assert resp.choices[0].finish_reason == "stop", content
