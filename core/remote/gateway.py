@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -23,6 +25,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from fireside.core.remote.client import RemoteClient
 from fireside.core.remote.errors import RemoteError, status_error
+from fireside.core.remote.providers import Provider, split_ref
 from fireside.core.remote.service import Remote
 from fireside.core.server.jobs import Registry
 from fireside.core.server.params import ApiError
@@ -31,6 +34,10 @@ from fireside.core.server.reqlog import log_info
 log = logging.getLogger("fireside.remote.gateway")
 _KIND = {401: "authentication_error", 403: "authentication_error", 404: "invalid_request_error",
          429: "rate_limit_exceeded"}
+# How long a provider's key read from the secrets store is trusted before it is read again.
+# providers.json is checked on every request (one stat); a key changed through Fireside rewrites
+# it, so only a key edited in the OS keyring by hand waits this long.
+KEY_TTL_S = 5.0
 
 
 def _api_error(exc: RemoteError) -> ApiError:
@@ -58,6 +65,9 @@ class Gateway:
         self.remote = remote
         self.registry = registry
         self._http: httpx.AsyncClient | None = None
+        # name -> (providers.json stamp, when read, provider, client): a request's lookup costs
+        # a stat, not a JSON parse and a keyring call on the event loop.
+        self._clients: dict[str, tuple[tuple[int, int], float, Provider, RemoteClient]] = {}
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:  # made on the event loop that uses it
@@ -76,18 +86,38 @@ class Gateway:
                  "loaded": False, "context_length": m.context_length, "remote": True}
                 for m in models]
 
+    def _lookup(self, name: str) -> tuple[Provider, RemoteClient] | None:
+        """The provider called ``name`` and its client, cached while providers.json is unchanged."""
+        try:
+            st = os.stat(self.remote.store.file)
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = (0, 0)
+        now = time.monotonic()
+        hit = self._clients.get(name)
+        if hit is not None and hit[0] == stamp and now - hit[1] < KEY_TTL_S:
+            return hit[2], hit[3]
+        provider = self.remote.store.find(name)
+        if provider is None:
+            self._clients.pop(name, None)
+            return None
+        client = self.remote.client(provider)
+        self._clients[name] = (stamp, now, provider, client)
+        return provider, client
+
     def _match(self, body: dict[str, Any]) -> tuple[RemoteClient, str, str] | None:
         ref = body.get("model")
         if not isinstance(ref, str) or ":" not in ref:
             return None
-        resolved = self.remote.resolve(ref)
-        if resolved is None:
+        parts = split_ref(ref)
+        found = self._lookup(parts[0]) if parts is not None else None
+        if parts is None or found is None:
             return None
-        provider, model_id = resolved
+        provider, client = found
         if not provider.enabled:
             raise ApiError(404, f"the provider {provider.name} is turned off in Fireside",
                            "invalid_request_error", "model", "model_not_found")
-        return self.remote.client(provider), model_id, ref
+        return client, parts[1], ref
 
     async def forward(self, request: Request, body: dict[str, Any]) -> Response | None:
         """Answer a chat request for a remote model, or None when ``body`` names a local one."""

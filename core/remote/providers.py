@@ -144,13 +144,13 @@ class ProviderStore:
         """Add or replace ``provider``; ``api_key`` None leaves its key as it is."""
         check_name(provider.name)
         provider.base_url = check_url(provider.base_url)
+        if api_key is not None:  # first: a rewritten file tells the gateway to read keys again
+            self.secrets.set(self.key_name(provider.name), api_key.strip())
         with locked(self.file):
             providers = [p for p in self.list() if p.name != provider.name]
             providers.append(provider)
             providers.sort(key=lambda p: p.name)
             write_json_atomic(self.file, {"providers": [p.to_json() for p in providers]})
-        if api_key is not None:
-            self.secrets.set(self.key_name(provider.name), api_key.strip())
 
     def remove(self, name: str) -> None:
         self.get(name)

@@ -92,7 +92,7 @@ def test_provider_failures_come_back_as_openai_errors(gateway: ServerRunner, rem
                          "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 429 and r.headers["retry-after"] == "7"
     assert "retry after 7 s" in r.json()["error"]["message"]
-    remote.store.secrets.set(remote.store.key_name("groq"), "sk-wrong-999999")
+    remote.store.save(remote.store.get("groq"), api_key="sk-wrong-999999")  # seen at once
     r = httpx.post(gateway.base_url + "/chat/completions",
                    headers={"authorization": f"Bearer {OUR_KEY}"},
                    json={"model": "groq:llama-3.1-8b-instant",
@@ -173,3 +173,17 @@ def test_stopping_the_server_ends_a_live_forwarded_stream(ctx: context.AppContex
     finally:
         runner.stop()
     assert standin.client_gone.wait(5)
+
+
+def test_a_provider_turned_off_is_seen_by_the_next_request(gateway: ServerRunner,
+                                                           remote: Remote) -> None:
+    """The gateway caches each provider's client; a change to providers.json ends the cache."""
+    client = _client(gateway)
+    msgs = [{"role": "user", "content": "x"}]
+    assert client.chat.completions.create(model="groq:llama-3.1-8b-instant", messages=msgs)
+    groq = remote.store.get("groq")
+    groq.enabled = False
+    remote.store.save(groq)
+    with pytest.raises(openai.NotFoundError) as nf:
+        client.chat.completions.create(model="groq:llama-3.1-8b-instant", messages=msgs)
+    assert "turned off" in str(nf.value)
