@@ -9,6 +9,8 @@ needs the whole input in one micro-batch, so a longer input is refused with the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import llama_cpp
@@ -57,3 +59,26 @@ def embed_tokens(llm: Any, tokens: list[int], n_ctx: int) -> list[float]:
     mean = total if pooled else total / len(tokens)
     norm = float(np.linalg.norm(mean)) or 1.0
     return [float(v) for v in mean / norm]
+
+
+def input_tokens(llm: Any, item: str | list[int] | list[int | str]) -> list[int]:
+    """A text, or token ids with text between them (llama-server's prompts), as tokens."""
+    if isinstance(item, str):
+        return list(llm.tokenize(item.encode("utf-8"), add_bos=True, special=False))
+    return [t for piece in item for t in (
+        check_token_ids(llm, [piece], "input") if isinstance(piece, int) else
+        llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False))]
+
+
+@contextmanager
+def embeddings_mode(llm: Any) -> Iterator[None]:
+    """The loaded context reads embeddings for a while, then generates again (its cache reset):
+    no second copy of the model is ever loaded for embeddings or reranking."""
+    llm.context_params.embeddings = True
+    llama_cpp.llama_set_embeddings(llm._ctx.ctx, True)
+    try:
+        yield
+    finally:
+        llama_cpp.llama_set_embeddings(llm._ctx.ctx, False)
+        llm.context_params.embeddings = False
+        llm.reset()

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fireside.core.errors import (
     ContextOverflowError,
@@ -48,6 +48,7 @@ from fireside.core.models.meta import ModelMeta, read_meta
 
 log = logging.getLogger("fireside.engine")
 TokenCallback = Callable[[str], None]
+_T = TypeVar("_T")
 Listener = Callable[[str, "LoadedModel | None"], None]
 
 
@@ -346,48 +347,40 @@ class Engine:
         else:
             seq.future.set_result(result)
 
-    # -- embeddings ----------------------------------------------------------------------
+    # -- embeddings and reranking ---------------------------------------------------------
     def embed(self, inputs: Seq[str | list[int] | list[int | str]]) -> list[list[float]]:
         """Mean-pooled, normalised embeddings: :meth:`embed_counted` without the count."""
         return self.embed_counted(inputs)[0]
 
     def embed_counted(self, inputs: Seq[str | list[int] | list[int | str]]
                       ) -> tuple[list[list[float]], int]:
-        """Embeddings of texts or token-id lists, and the tokens read, from the loaded context.
+        """Embeddings of texts or token-id lists, and the tokens read, from the loaded context."""
+        from fireside.core.inference.embed import embed_tokens, input_tokens
 
-        The context is switched into embedding mode for the call and back afterwards, so no
-        second copy of the model is ever loaded for it.
-        """
-        return self._owner.call(lambda: self._embed_owned(list(inputs)))
+        def run(llm: Any, n_ctx: int) -> tuple[list[list[float]], int]:
+            token_lists = [input_tokens(llm, item) for item in inputs]
+            return ([embed_tokens(llm, tokens, n_ctx) for tokens in token_lists],
+                    sum(map(len, token_lists)))
+        return self._owner.call(lambda: self._in_embeddings_mode(run))
 
-    def _embed_owned(self, inputs: list[str | list[int] | list[int | str]]
-                     ) -> tuple[list[list[float]], int]:
-        import llama_cpp
+    def rerank(self, query: str, documents: Seq[str]) -> tuple[list[float], int]:
+        """Each document's relevance to ``query`` (input order) and the tokens read; a model
+        without a ranking head raises :class:`~fireside.core.inference.rerank.CannotRerankError`."""
+        from fireside.core.inference.rerank import rerank_scores
 
-        from fireside.core.inference.embed import check_token_ids, embed_tokens
+        return self._owner.call(lambda: self._in_embeddings_mode(
+            lambda llm, n_ctx: rerank_scores(llm, query, list(documents), n_ctx)))
+
+    def _in_embeddings_mode(self, fn: Callable[[Any, int], _T]) -> _T:
+        from fireside.core.inference.embed import embeddings_mode
 
         llm, loaded = self._require()
-        out: list[list[float]] = []
-        read = 0
-        llm.context_params.embeddings = True
-        llama_cpp.llama_set_embeddings(llm._ctx.ctx, True)
         try:
-            for item in inputs:
-                if isinstance(item, str):
-                    tokens = llm.tokenize(item.encode("utf-8"), add_bos=True, special=False)
-                else:  # token ids, maybe with text between them (llama-server's prompts)
-                    tokens = [t for piece in item for t in (
-                        check_token_ids(llm, [piece], "input") if isinstance(piece, int) else
-                        llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False))]
-                read += len(tokens)
-                out.append(embed_tokens(llm, tokens, loaded.n_ctx))
+            with embeddings_mode(llm):
+                return fn(llm, loaded.n_ctx)
         finally:
-            llama_cpp.llama_set_embeddings(llm._ctx.ctx, False)
-            llm.context_params.embeddings = False
-            llm.reset()
             if self._batcher is not None:
                 self._batcher.forget()  # the KV cache was cleared behind the batch's back
-        return out, read
 
 
 def default_threads() -> int:

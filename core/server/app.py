@@ -34,6 +34,7 @@ from fireside.core.server import (
     choices,
     compat,
     llama_extras,
+    rerank,
     responses,
     structured,
 )
@@ -274,6 +275,7 @@ def _install_routes(app: FastAPI, state: ServerState) -> None:
                                      live=True, combine=choices.openai_combine(n), tail=tail)
 
     llama_extras.register(app, state, loop_run, admit)
+    rerank.register(app, state, loop_run, admit)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
