@@ -5,7 +5,10 @@ sequence) may use the whole context while the cells are shared. A step puts each
 sequence's last token in one batch, decodes once, and samples each sequence from its own row
 of logits with its own sampler chain. On CPU a step with four tokens costs little more than a
 step with one (the weights are read once), which is how ``llama-server -np 4`` outruns
-``-np 1``; with one request the step is the plain token loop.
+``-np 1``; with one request the step is the plain token loop. A request that joins has its
+prompt read in the same steps, in batch-sized chunks beside the others' tokens, so four
+requests arriving at once cost one prompt decode, not four, and a long prompt never stalls the
+requests already writing.
 
 Slots remember the tokens their KV cells hold, so a follow-up turn of the same conversation
 reuses its prefix. A request joins the batch when what it holds now, plus a little room to
@@ -13,13 +16,16 @@ grow, fits beside what the running requests hold now (``Sequence.admit_need``): 
 long a reply without ``max_tokens`` will run, so it never blocks the others. When the cache
 cannot take the next step, idle slots' caches go first (least recently used), then the
 request that arrived last is preempted as vLLM does: its cells are freed, its tokens kept, and
-it is recomputed when room frees (``make_room``, ``resume``). Decoding never runs out of
+it is recomputed when room frees (``make_room``, ``start``). Decoding never runs out of
 cells, and no request fails because another ran long.
 
 Idle caches are not free: attention spans every used cell of the unified cache, so three idle
 640-token caches made a lone request ~14% slower to decode on the starter model. While
 requests run together their caches stay (their clients are likely to come back); a request
-that starts alone keeps only its own slot's cache, as ``llama-server -np 1`` would.
+that starts alone keeps only its own slot's cache, as ``llama-server -np 1`` would (which also
+keeps a lone request's answer independent of what other slots hold: attention over a different
+set of cells rounds differently). A dropped cache is copied to RAM first (``prompt_cache``),
+so the rest of a burst that arrives a moment later gets its prompt back by a copy.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import llama_cpp
 
 from fireside.core.errors import FiresideError
 from fireside.core.inference import probs, sampler
+from fireside.core.inference.prompt_cache import MIN_GAIN, PromptCache, common_prefix
 from fireside.core.inference.sequence import Sequence
 
 log = logging.getLogger("fireside.inference")
@@ -65,15 +72,6 @@ def widen_context(llm: Any, n_ctx: int, n_batch: int, n_seq: int) -> None:
     llm.n_batch = n_batch
 
 
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 class Batcher:
     """The loaded model's slots and batch; used only on the engine's owner thread."""
 
@@ -87,6 +85,7 @@ class Batcher:
         self.slots: list[list[int]] = [[] for _ in range(n_slots)]
         self._used_at = [0.0] * n_slots
         self._busy: set[int] = set()
+        self.ram = PromptCache()  # dropped slot caches, restored when their prompt returns
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         self._buf = ctypes.create_string_buffer(256)
 
@@ -114,14 +113,13 @@ class Batcher:
         it runs into the end of the context instead. Returns the preempted, removed from
         ``running``."""
         preempted: list[Sequence] = []
-        mem = llama_cpp.llama_get_memory(self.ctx)
-        while sum(len(c) for c in self.slots) + len(running) > self.n_ctx:
+        while sum(len(c) for c in self.slots) + sum(
+                len(s.feed) - s.fed if s.filling else 1 for s in running) > self.n_ctx:
             idle = sorted((i for i in range(len(self.slots))
                            if i not in self._busy and self.slots[i]),
                           key=lambda i: self._used_at[i])
             if idle:
-                llama_cpp.llama_memory_seq_rm(mem, idle[0], 0, -1)
-                self.slots[idle[0]] = []
+                self._evict(idle[0])
                 continue
             if len(running) <= 1:
                 break
@@ -152,8 +150,7 @@ class Batcher:
     def _preempt(self, victim: Sequence, running: list[Sequence]) -> None:
         """Pause ``victim``: its cells freed, its tokens and sampler kept for ``resume``."""
         running.remove(victim)
-        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self.ctx), victim.slot, 0, -1)
-        self.slots[victim.slot] = []
+        self._evict(victim.slot)  # its resume restores the copy when it can, or recomputes
         self._busy.discard(victim.slot)
         victim.slot = -1
         victim.preempted += 1
@@ -161,7 +158,7 @@ class Batcher:
     def _pick_slot(self, tokens: list[int]) -> int:
         free = [i for i in range(len(self.slots)) if i not in self._busy]
         # longest shared prefix; then an empty slot; then the least recently used cache
-        return max(free, key=lambda i: (_common_prefix(self.slots[i], tokens),
+        return max(free, key=lambda i: (common_prefix(self.slots[i], tokens),
                                         not self.slots[i], -self._used_at[i]))
 
     def _make_room(self, seq: Sequence, running: list[Sequence]) -> None:
@@ -170,21 +167,24 @@ class Batcher:
         idle = sorted((i for i in range(len(self.slots))
                        if i not in self._busy and i != seq.slot and self.slots[i]),
                       key=lambda i: self._used_at[i])
-        mem = llama_cpp.llama_get_memory(self.ctx)
         held = sum(len(self.slots[i]) for i in idle)
         for i in idle:
             if need + held <= self.n_ctx:
                 break
-            llama_cpp.llama_memory_seq_rm(mem, i, 0, -1)
             held -= len(self.slots[i])
-            self.slots[i] = []
+            self._evict(i)
 
     def _drop_idle(self, except_slot: int) -> None:
-        mem = llama_cpp.llama_get_memory(self.ctx)
         for i, cached in enumerate(self.slots):
             if cached and i != except_slot and i not in self._busy:
-                llama_cpp.llama_memory_seq_rm(mem, i, 0, -1)
-                self.slots[i] = []
+                self._evict(i)
+
+    def _evict(self, slot: int) -> None:
+        """Free ``slot``'s cells, a copy of them kept in RAM for a prompt that comes back."""
+        if self.slots[slot]:
+            self.ram.save(self.ctx, slot, self.slots[slot])
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self.ctx), slot, 0, -1)
+        self.slots[slot] = []
 
     # -- decoding ------------------------------------------------------------------------
     def _put(self, i: int, token: int, pos: int, slot: int, logits: bool) -> None:
@@ -207,7 +207,21 @@ class Batcher:
         ``max_keep`` tokens), with room made beside the running requests: (slot, kept)."""
         seq.slot = slot = self._pick_slot(tokens)
         self._busy.add(slot)
-        keep = min(_common_prefix(self.slots[slot], tokens), max_keep)
+        if running:
+            self._make_room(seq, running)
+        else:
+            self._drop_idle(except_slot=slot)
+        keep = min(common_prefix(self.slots[slot], tokens), max_keep)
+        found = self.ram.match(tokens, keep)
+        if found is not None:  # a dropped cache holds more of this prompt than the slot
+            self._evict(slot)
+            if self.ram.load(self.ctx, slot, found):
+                self.slots[slot] = list(found)
+                keep = min(common_prefix(self.slots[slot], tokens), max_keep)
+            else:
+                keep = 0
+        elif len(self.slots[slot]) - keep >= MIN_GAIN:  # what it held past the shared prefix
+            self.ram.save(self.ctx, slot, self.slots[slot])
         mem = llama_cpp.llama_get_memory(self.ctx)
         if keep and self.n_swa:
             # A window-sized SWA cache may no longer hold the window the kept prefix's tail
@@ -220,64 +234,78 @@ class Batcher:
             llama_cpp.llama_memory_seq_rm(mem, slot, 0, -1)
             keep = 0
         self.slots[slot] = tokens[:keep]
-        if running:
-            self._make_room(seq, running)
-        else:
-            self._drop_idle(except_slot=slot)
         return slot, keep
 
-    def resume(self, seq: Sequence, running: list[Sequence]) -> bool:
-        """A preempted request back on the batch: recompute its cells (prompt and what it
-        wrote) in a free slot; its next token, sampled before it was paused, comes next."""
+    def start(self, seq: Sequence, running: list[Sequence]) -> bool:
+        """Give ``seq`` a free slot (keeping the cached prefix it shares); its prompt is read by
+        the next steps, beside the running requests' tokens, as llama-server does: a request
+        that joins costs the others no decode of its own. A preempted request resumes the same
+        way, recomputing its prompt and what it wrote. Always True: it is on the batch."""
+        first = not seq.started
+        if first:
+            seq.started = time.perf_counter()
+            # Seed, bias and grammar are the request's own: one seeded API call never fixes
+            # the window's "random" replies (no Llama._seed / set_seed() state is used). Built
+            # before a slot is claimed: a bad grammar or bias fails this request alone.
+            seq.sampler = sampler.build(self.llm, self.vocab, seq.params, seq.grammar)
+        # a request paused after its first token has that token ready: nothing to sample
+        sample = seq.next_token < 0
         tokens = seq.tokens + seq.decoded
-        slot, keep = self._claim(seq, tokens, len(tokens), running)
-        cached = self.slots[slot]
-        for begin in range(keep, len(tokens), self.n_batch):
-            chunk = tokens[begin:begin + self.n_batch]
-            for i, token in enumerate(chunk):
-                self._put(i, token, begin + i, slot, False)
-            self._decode(len(chunk))
-            cached.extend(chunk)
-        seq.prefill_tokens += len(tokens) - keep
+        slot, keep = self._claim(seq, tokens, len(tokens) - 1 if sample else len(tokens),
+                                 running)  # >= 1 token left to read when logits are needed
+        seq.feed, seq.fed, seq.fed_from, seq.sample_after_feed = tokens, keep, keep, sample
+        if first:
+            seq.cached = keep
+            seq.progress(keep, len(tokens))
         return True
 
-    def start(self, seq: Sequence, running: list[Sequence]) -> bool:
-        """Prefill ``seq`` in a free slot and sample its first token; False if already done."""
-        if seq.preempted:
-            return self.resume(seq, running)
-        seq.started = time.perf_counter()
-        tokens = seq.tokens
-        # Seed, bias and grammar are the request's own: one seeded API call never fixes the
-        # window's "random" replies (no Llama._seed / set_seed() state is used). Built before
-        # a slot is claimed: a bad grammar or bias fails the request and nothing else.
-        seq.sampler = sampler.build(self.llm, self.vocab, seq.params, seq.grammar)
-        slot, keep = self._claim(seq, tokens, len(tokens) - 1, running)  # >= 1 for logits
-        cached = self.slots[slot]
-        last = 0
-        seq.cached = keep
-        seq.progress(keep, len(tokens))
-        for begin in range(keep, len(tokens), self.n_batch):
-            chunk = tokens[begin:begin + self.n_batch]
-            for i, token in enumerate(chunk):
-                self._put(i, token, begin + i, slot, begin + i == len(tokens) - 1)
-            self._decode(len(chunk))
-            cached.extend(chunk)
-            last = len(chunk) - 1  # the prompt's final token: the only row with logits
-            seq.progress(begin + len(chunk), len(tokens))
-        seq.prefill_tokens = len(tokens) - keep
-        seq.prefilled_at = time.perf_counter()
-        return seq.accept(self._sample(seq, last), self.vocab, self._buf)
-
     def step(self, running: list[Sequence]) -> list[Sequence]:
-        """One token for every running sequence; returns those that have finished."""
-        for i, seq in enumerate(running):
-            self._put(i, seq.next_token, len(self.slots[seq.slot]), seq.slot, True)
-        self._decode(len(running))
+        """One ``llama_decode``: the next token of every request that is writing, then prompt
+        chunks of those still reading (arrival order) up to the batch size. Returns the
+        requests that have finished."""
+        rows: list[tuple[Sequence, int]] = []
+        chunks: list[tuple[Sequence, int, int]] = []  # (seq, end of its chunk, its last row)
         done: list[Sequence] = []
-        for i, seq in enumerate(running):
+        n = 0
+        for seq in running:
+            if not seq.filling:
+                self._put(n, seq.next_token, len(self.slots[seq.slot]), seq.slot, True)
+                rows.append((seq, n))
+                n += 1
+        for seq in running:
+            if not seq.filling:
+                continue
+            if seq.cancelled:  # no need to read the rest of a prompt nobody waits for
+                seq.finish = "cancelled"
+                done.append(seq)
+                continue
+            begin = seq.fed
+            end = min(len(seq.feed), begin + self.n_batch - n)
+            if end <= begin:
+                break
+            for i in range(begin, end):
+                self._put(n, seq.feed[i], i, seq.slot,
+                          seq.sample_after_feed and i == len(seq.feed) - 1)
+                n += 1
+            chunks.append((seq, end, n - 1))
+        if n:
+            self._decode(n)
+        for seq, row in rows:
             self.slots[seq.slot].append(seq.next_token)
             seq.decoded.append(seq.next_token)
-            if not seq.accept(self._sample(seq, i), self.vocab, self._buf):
+            if not seq.accept(self._sample(seq, row), self.vocab, self._buf):
+                done.append(seq)
+        for seq, end, row in chunks:
+            self.slots[seq.slot].extend(seq.feed[seq.fed:end])
+            seq.fed = end
+            if seq.next_token < 0:
+                seq.progress(end, len(seq.feed))
+            if seq.filling:
+                continue
+            seq.prefill_tokens += len(seq.feed) - seq.fed_from
+            seq.prefilled_at = seq.prefilled_at or time.perf_counter()
+            if seq.sample_after_feed and not seq.accept(self._sample(seq, row), self.vocab,
+                                                        self._buf):
                 done.append(seq)
         return done
 

@@ -65,6 +65,11 @@ class Sequence:
         self.decoded: list[int] = []  # what it wrote that the KV cache holds
         self.preempted = 0  # times it was paused to make room (and recomputed after)
         self.priority = 0  # 1 for the person's own chat: API requests make way for it
+        # prefill, a batch-sized chunk per step beside the others' tokens (see batch.step):
+        # feed[:fed] is in its slot's cache; the first token is sampled once all of it is
+        self.feed: list[int] = []
+        self.fed = self.fed_from = 0
+        self.sample_after_feed = False
         self.opens_thinking = False  # its prompt ended inside an opened <think> block
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
@@ -94,6 +99,11 @@ class Sequence:
     def held(self) -> int:
         """KV cells this request occupies now."""
         return len(self.tokens) + len(self.decoded)
+
+    @property
+    def filling(self) -> bool:
+        """Part of its prompt (or, resuming, of what it wrote) is not in the cache yet."""
+        return self.fed < len(self.feed)
 
     @property
     def admit_need(self) -> int:

@@ -224,3 +224,48 @@ def test_the_persons_chat_does_not_wait_for_api_requests(small_engine: Engine,
         t.join(120)
     assert sorted(r.stats.completion_tokens for r in api.values()) == [250, 250]
     assert sum(r.stats.preempted for r in api.values()) >= 1  # one made way, then finished
+
+
+def test_a_long_prompt_is_read_beside_the_requests_already_writing(engine: Engine) -> None:
+    """A joining prompt of ~1,200 tokens is read in batch-sized chunks, each in the same decode
+    as the running request's next token: that request keeps writing meanwhile (before, the
+    whole prompt was read first, and the running request got no token until it was done)."""
+    long_prompt = "The lighthouse keeper wrote in his log: " + "the sea was calm. " * 240
+    assert len(engine.tokenize(long_prompt)) > 1100
+    seen: list[float] = []
+    writer = threading.Thread(target=lambda: engine.complete(
+        PROMPTS[0], SamplingParams(temperature=0.0, max_tokens=150, repeat_penalty=1.0),
+        on_token=lambda _t: seen.append(time.perf_counter())))
+    writer.start()
+    while len(seen) < 5:
+        time.sleep(0.005)
+    first: list[float] = []
+    asked = time.perf_counter()
+    got = engine.complete(long_prompt, GREEDY, on_token=lambda _t: first.append(
+        time.perf_counter()) if not first else None)
+    writer.join(60)
+    meanwhile = [t for t in seen if asked < t < first[0]]
+    assert len(meanwhile) >= 2, f"{len(meanwhile)} tokens while the long prompt was read"
+    assert got.stats.prefill_tokens > 1100 and got.stats.completion_tokens == 24
+
+
+def test_a_dropped_cache_comes_back_from_ram(small_engine: Engine, starter_file: Path) -> None:
+    """llama-server's --cache-ram: a prompt whose slot cache was dropped (here: another request
+    started alone, so idle caches went) is restored from its RAM copy instead of read again,
+    and answers exactly as before; so is a burst of such prompts arriving together."""
+    small_engine.load(starter_file, LoadSettings(n_ctx=1024, parallel=2))
+    story = "The lighthouse keeper wrote in his log every night. " * 6 + "Tonight"
+    recipe = "Here is a detailed recipe for bread, step by step, for beginners. " * 6
+    first = small_engine.complete(story, GREEDY)
+    small_engine.complete(recipe, GREEDY)  # it starts alone: the story's cache is dropped
+    batcher = small_engine._batcher
+    assert batcher is not None and len(batcher.ram) >= 1
+    assert sum(1 for s in batcher.slots if s) == 1
+    again = small_engine.complete(story, GREEDY)
+    assert again.stats.prefill_tokens == 1 and first.stats.prefill_tokens > 50
+    assert again.text == first.text
+    # a burst: the first to arrive starts alone (the others' caches go to RAM), the rest
+    # arrive a moment later and are copied back instead of read again
+    trace = Trace()
+    trace.run(small_engine, [story, recipe], GREEDY)
+    assert [trace.results[i].stats.prefill_tokens for i in range(2)] == [1, 1]
