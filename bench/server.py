@@ -1,7 +1,9 @@
 """The OpenAI-compatible server vs ``llama-server`` from the same llama.cpp, same run.
 
-Same model, same threads, same context per slot, same requests (``/v1/completions``, greedy,
-streamed), measured the same way by the same client:
+Same model, same threads, same context per slot, same requests (``/v1/chat/completions``,
+greedy, streamed: a chat request without ``max_tokens`` runs until EOS or a stop string on
+both servers, where ``/v1/completions`` has OpenAI's default of 16 tokens on Fireside), measured
+the same way by the same client:
   * single stream: decode tok/s as the client sees it (request to last token), target >= 0.95x
     ``llama-server -np 1``;
   * N concurrent clients (``--clients 4 16``), half of them sending no ``max_tokens`` (they end
@@ -93,7 +95,8 @@ def start_llama(model: Path, threads: int, slots: int) -> tuple[str, subprocess.
 def stream_one(base: str, prompt: str, tokens: int | None) -> dict[str, Any]:
     """One streamed completion: token count and the first/last token times. ``tokens`` None:
     no max_tokens at all, ended by the stop string (and the server's own context limit)."""
-    body: dict[str, Any] = {"prompt": prompt, "temperature": 0, "top_k": 1, "stream": True,
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": prompt}],
+                            "temperature": 0, "top_k": 1, "stream": True,
                             "stream_options": {"include_usage": True}}
     if tokens is None:
         body["stop"] = STOP
@@ -103,7 +106,7 @@ def stream_one(base: str, prompt: str, tokens: int | None) -> dict[str, Any]:
     first = last = 0.0
     chunks = 0
     usage = None
-    with httpx.stream("POST", base + "/v1/completions", json=body, timeout=300) as resp:
+    with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=300) as resp:
         resp.raise_for_status()
         for line in resp.iter_lines():
             if not line.startswith("data: {"):
@@ -111,7 +114,7 @@ def stream_one(base: str, prompt: str, tokens: int | None) -> dict[str, Any]:
             data = json.loads(line[6:])
             if data.get("usage"):
                 usage = data["usage"]
-            if data.get("choices") and data["choices"][0].get("text"):
+            if data.get("choices") and (data["choices"][0].get("delta") or {}).get("content"):
                 now = time.perf_counter()
                 first = first or now
                 last = now
