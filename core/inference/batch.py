@@ -148,7 +148,8 @@ class Batcher:
         return victims
 
     def _preempt(self, victim: Sequence, running: list[Sequence]) -> None:
-        """Pause ``victim``: its cells freed, its tokens and sampler kept for ``resume``."""
+        """Pause ``victim``: its cells freed (a copy kept in RAM), its tokens and sampler kept
+        for ``start`` to resume it."""
         running.remove(victim)
         self._evict(victim.slot)  # its resume restores the copy when it can, or recomputes
         self._busy.discard(victim.slot)
@@ -253,7 +254,7 @@ class Batcher:
         tokens = seq.tokens + seq.decoded
         slot, keep = self._claim(seq, tokens, len(tokens) - 1 if sample else len(tokens),
                                  running)  # >= 1 token left to read when logits are needed
-        seq.feed, seq.fed, seq.fed_from, seq.sample_after_feed = tokens, keep, keep, sample
+        seq.feed, seq.fed, seq.fed_from = tokens, keep, keep
         if first:
             seq.cached = keep
             seq.progress(keep, len(tokens))
@@ -285,7 +286,7 @@ class Batcher:
                 break
             for i in range(begin, end):
                 self._put(n, seq.feed[i], i, seq.slot,
-                          seq.sample_after_feed and i == len(seq.feed) - 1)
+                          seq.next_token < 0 and i == len(seq.feed) - 1)
                 n += 1
             chunks.append((seq, end, n - 1))
         if n:
@@ -298,14 +299,14 @@ class Batcher:
         for seq, end, row in chunks:
             self.slots[seq.slot].extend(seq.feed[seq.fed:end])
             seq.fed = end
-            if seq.next_token < 0:
+            first = seq.next_token < 0  # no token yet: its first comes from this row
+            if first:
                 seq.progress(end, len(seq.feed))
             if seq.filling:
                 continue
             seq.prefill_tokens += len(seq.feed) - seq.fed_from
             seq.prefilled_at = seq.prefilled_at or time.perf_counter()
-            if seq.sample_after_feed and not seq.accept(self._sample(seq, row), self.vocab,
-                                                        self._buf):
+            if first and not seq.accept(self._sample(seq, row), self.vocab, self._buf):
                 done.append(seq)
         return done
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import llama_cpp
@@ -25,7 +26,7 @@ MIN_TOKENS = 16  # shorter prompts are read again faster than they are looked up
 MIN_GAIN = 16  # restore only when it saves at least this many tokens over the slot's own
 
 
-def common_prefix(a: list[int], b: list[int]) -> int:
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -76,7 +77,7 @@ class PromptCache:
         for key in self._entries:
             if key[0] != tokens[0] or len(key) <= best_len:
                 continue
-            n = common_prefix(list(key[:len(tokens)]), tokens)
+            n = common_prefix(key, tokens)
             if n > best_len:
                 best, best_len = key, n
         return best

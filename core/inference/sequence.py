@@ -66,10 +66,10 @@ class Sequence:
         self.preempted = 0  # times it was paused to make room (and recomputed after)
         self.priority = 0  # 1 for the person's own chat: API requests make way for it
         # prefill, a batch-sized chunk per step beside the others' tokens (see batch.step):
-        # feed[:fed] is in its slot's cache; the first token is sampled once all of it is
+        # feed[:fed] is in its slot's cache; a request with no token yet samples its first
+        # once all of it is
         self.feed: list[int] = []
         self.fed = self.fed_from = 0
-        self.sample_after_feed = False
         self.opens_thinking = False  # its prompt ended inside an opened <think> block
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""

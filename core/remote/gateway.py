@@ -107,7 +107,7 @@ class Gateway:
 
     def _match(self, body: dict[str, Any]) -> tuple[RemoteClient, str, str] | None:
         ref = body.get("model")
-        if not isinstance(ref, str) or ":" not in ref:
+        if not isinstance(ref, str):
             return None
         parts = split_ref(ref)
         found = self._lookup(parts[0]) if parts is not None else None

@@ -372,9 +372,7 @@ def register(app: FastAPI, api: Api) -> None:
             stops = stop_sequences(body)
             sampling = P.sampling(openai)
             sampling.stop = stops
-            stream = body.get("stream", False)
-            if not isinstance(stream, bool):
-                raise bad("stream", "'stream' must be a boolean")
+            stream = P.flag(body, "stream")
 
             def make(model: str, plan: ToolPlan | None, info: dict[str, Any]) -> MessageFormat:
                 return MessageFormat(model, plan, info, stops)

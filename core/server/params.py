@@ -330,9 +330,7 @@ def embedding_inputs(body: dict[str, Any]) -> list[str | list[int | str]]:
 
 
 def stream_flags(body: dict[str, Any]) -> tuple[bool, bool]:
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise bad("stream", "'stream' must be a boolean")
+    stream = flag(body, "stream")
     options = body.get("stream_options") or {}
     if not isinstance(options, dict):
         raise bad("stream_options", "'stream_options' must be an object")

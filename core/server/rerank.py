@@ -46,13 +46,13 @@ def _top_n(body: dict[str, Any], count: int) -> int:
     return min(top_n, count)
 
 
-def answer(body: dict[str, Any], name: str, docs: list[str], tei: bool, scores: list[float],
-           tokens: int) -> Any:
+def answer(body: dict[str, Any], name: str, docs: list[str], tei: bool, top_n: int,
+           scores: list[float], tokens: int) -> Any:
     """The response body: most relevant first, ``top_n`` of them."""
     label = "score" if tei else "relevance_score"
     ranked = sorted(range(len(docs)), key=lambda i: scores[i], reverse=True)
     results: list[dict[str, Any]] = []
-    for i in ranked[:_top_n(body, len(docs))]:
+    for i in ranked[:top_n]:
         item: dict[str, Any] = {"index": i, label: scores[i]}
         if tei and body.get("return_text"):
             item["text"] = docs[i]
@@ -71,7 +71,7 @@ def register(app: FastAPI, state: ServerState, loop_run: Callable[..., Awaitable
         if not isinstance(query, str):
             raise bad("query", "'query' must be a string")
         docs, tei = _documents(body)
-        _top_n(body, len(docs))  # a bad top_n is refused before any work
+        top_n = _top_n(body, len(docs))  # a bad top_n is refused before any work
         info, name = await admit(request, body)
         try:
             scores, tokens = await loop_run(state.engine.rerank, query, docs)
@@ -83,7 +83,7 @@ def register(app: FastAPI, state: ServerState, loop_run: Callable[..., Awaitable
         finally:
             state.models.end()
         info["tokens"] = tokens
-        return JSONResponse(answer(body, name, docs, tei, scores, tokens))
+        return JSONResponse(answer(body, name, docs, tei, top_n, scores, tokens))
 
     for path in PATHS:
         app.add_api_route(path, rerank, methods=["POST"])
