@@ -241,6 +241,13 @@ class Library:
             self._save_index(entries)
             return self._describe(entry)
 
+    def place(self, tmp: Path, target: Path, **record: Any) -> LocalModel:
+        """Move a finished file into the models folder and :meth:`register` it in one step:
+        a listing in between would find it unregistered and name it after its file."""
+        with self._lock:
+            os.replace(tmp, target)
+            return self.register([target], **record)
+
     def import_file(self, path: Path, *, link: bool = False) -> LocalModel:
         """Copy (default) or link an existing .gguf into the library."""
         path = path.expanduser()

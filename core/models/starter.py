@@ -17,6 +17,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fireside.core.errors import FiresideError
 from fireside.core.models.library import Library, LocalModel
@@ -110,10 +111,13 @@ def obtain(library: Library, cache_dir: Path, progress: Progress | None = None) 
     target_dir = library.models_dir / "starter"
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / FILENAME
-    if not (target.exists() and target.stat().st_size == SIZE):
-        tmp = target.with_name(FILENAME + ".part")
-        shutil.copyfile(cached, tmp)
-        os.replace(tmp, target)
+    record: dict[str, Any] = dict(source=source, license=LICENSE, repo=HUB_REPO,
+                                  sha256=SHA256, starter=True, name=NAME)
+    if target.exists() and target.stat().st_size == SIZE:
+        say("Starter model ready.")
+        return library.register([target], **record)
+    tmp = target.with_name(FILENAME + ".part")
+    shutil.copyfile(cached, tmp)
+    model = library.place(tmp, target, **record)
     say("Starter model ready.")
-    return library.register([target], source=source, license=LICENSE, repo=HUB_REPO,
-                            sha256=SHA256, starter=True, name=NAME)
+    return model
