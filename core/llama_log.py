@@ -52,28 +52,47 @@ def _dispatch(level: int, text: str) -> None:
         listener.feed(level, text)
 
 
+def _install() -> bool:
+    """The process's one thunk, installed as llama.cpp's log callback (under ``_thunk_lock``)."""
+    if not _thunk:
+        try:
+            import llama_cpp  # its import installs llama-cpp-python's printer; ours replaces it
+        except Exception:  # noqa: BLE001 - no llama.cpp here: nothing to listen to
+            return False
+
+        @llama_cpp.llama_log_callback
+        def on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+            try:
+                _dispatch(level, text.decode("utf-8", "replace"))
+            except Exception:  # noqa: BLE001, S110 - never raise into C
+                pass
+
+        _thunk.append(on_log)
+        llama_cpp.llama_log_set(on_log, ctypes.c_void_p(0))
+    return True
+
+
 def attach(listener: Listener) -> bool:
     """Route llama.cpp's log to ``listener.feed(level, text)`` (CONT resolved to the level it
     continues) while ``listener`` lives. Imports llama_cpp (~0.2 s the first time): call it
     off the GUI thread. False when llama_cpp cannot be imported."""
     with _thunk_lock:
-        if not _thunk:
-            try:
-                import llama_cpp  # its import installs llama-cpp-python's printer; ours replaces it
-            except Exception:  # noqa: BLE001 - no llama.cpp here: nothing to listen to
-                return False
-
-            @llama_cpp.llama_log_callback
-            def on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-                try:
-                    _dispatch(level, text.decode("utf-8", "replace"))
-                except Exception:  # noqa: BLE001, S110 - never raise into C
-                    pass
-
-            _thunk.append(on_log)
-            llama_cpp.llama_log_set(on_log, ctypes.c_void_p(0))
+        if not _install():
+            return False
         _listeners.add(listener)
     return True
+
+
+def route_mtmd() -> None:
+    """The vision library (mtmd) logs through callbacks of its own, printing to stderr until
+    told otherwise: it gets the same thunk, so its warnings reach the log file, not a console."""
+    with _thunk_lock:
+        if _install() and len(_thunk) == 1:
+            from llama_cpp import mtmd_cpp
+
+            mtmd_cpp.mtmd_log_set(_thunk[0], ctypes.c_void_p(0))
+            mtmd_cpp.mtmd_helper_log_set(_thunk[0], ctypes.c_void_p(0))
+            _thunk.append(None)  # marks mtmd as routed; _thunk[0] stays the one callback
 
 
 class LlamaLog:

@@ -49,6 +49,8 @@ class ServerSettings:
     any_model_name: bool = False  # an unknown model name gets the loaded model (llama-server)
     default_max_tokens: int = 0  # a reply's limit when its request names none (0: none)
     metrics: bool = False  # /metrics in Prometheus' text format (off: it tells about the load)
+    # file:// image URLs are read under this folder only (llama-server's --media-path); "" = none
+    media_path: str = ""
 
 
 @dataclass

@@ -47,6 +47,12 @@ def register(sub: Any) -> None:
                         "still names the model that wrote it")
     p.add_argument("--cors", action="append", default=None, metavar="ORIGIN",
                    help="allow browser requests from ORIGIN (repeatable)")
+    p.add_argument("--mmproj", default=None, metavar="PATH",
+                   help="the vision projector for --model, so it reads images (default: an "
+                        "mmproj*.gguf beside the model file; 'off' for none)")
+    p.add_argument("--media-path", default=None, metavar="DIR",
+                   help="let requests name images as file:// paths under DIR (llama-server's "
+                        "option; default: no local files are read)")
     p.set_defaults(handler=cmd_serve)
     ps = sub.add_parser("ps", help="show what a running Fireside server has loaded")
     ps.add_argument("--json", action="store_true", help="print JSON")
@@ -66,7 +72,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                      cors_origins=args.cors if args.cors else server.cors_origins,
                      any_model_name=args.any_model or server.any_model_name,
                      default_max_tokens=args.max_tokens if args.max_tokens is not None
-                     else server.default_max_tokens)
+                     else server.default_max_tokens,
+                     media_path=_media_path(args.media_path) if args.media_path is not None
+                     else server.media_path)
     runner = ServerRunner(ctx, server, state_file=state_path(ctx.paths.data))
     from fireside.core.server.security import check_bind
 
@@ -78,7 +86,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         load = stored.load_settings_for(model.name)
         load = replace(load, n_ctx=args.ctx or load.n_ctx,
                        n_threads=args.threads or load.n_threads,
-                       parallel=args.parallel or load.parallel)
+                       parallel=args.parallel or load.parallel,
+                       projector=_projector(args.mmproj) if args.mmproj else load.projector)
         if hasattr(args, "gpu_layers") or model.name not in stored.load:
             layers = offload.resolve(getattr(args, "gpu_layers", offload.AUTO), model.meta,
                                      load)
@@ -86,8 +95,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if layers.message and not layers.obvious:
                 note(layers.message)
         note(f"Loading {model.name}…")
-        ctx.engine.load(model.path, load, name=model.name)
+        loaded = ctx.engine.load(model.path, load, name=model.name)
         ctx.library.touch(model.name)
+        if loaded.projector:
+            note(f"It reads images (projector {loaded.projector.name}).")
+        elif loaded.projector_error:
+            note(f"warning: text only: {loaded.projector_error}")
     url = runner.start()
     note(f"Fireside is serving an OpenAI-compatible API at {url}"
          + (f" (API key required; the key {key_source})" if server.api_key else ""))
@@ -101,6 +114,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         note("stopping…")
     return 0
+
+
+def _media_path(value: str) -> str:
+    """``--media-path``: an existing folder, absolute (requests name files relative to it)."""
+    from pathlib import Path
+
+    from fireside.core.errors import FiresideError
+
+    if not value:
+        return ""
+    folder = Path(value).expanduser().resolve()
+    if not folder.is_dir():
+        raise FiresideError(f"--media-path {value}: no such folder")
+    return str(folder)
+
+
+def _projector(value: str) -> str:
+    """``--mmproj``: 'off', or an existing projector file, absolute."""
+    from pathlib import Path
+
+    from fireside.core.errors import FiresideError
+
+    if value == "off":
+        return value
+    path = Path(value).expanduser().resolve()
+    if not path.is_file():
+        raise FiresideError(f"--mmproj {value}: no such file")
+    return str(path)
 
 
 def _api_key(args: argparse.Namespace, stored: str, stored_where: str) -> tuple[str, str]:

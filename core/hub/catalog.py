@@ -11,6 +11,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 import httpx
@@ -18,6 +19,7 @@ import httpx
 from fireside.core.errors import DownloadError
 from fireside.core.hub.common import HubConfig, http_client, hub_errors
 from fireside.core.hub.licenses import LicenseVerdict, verdict
+from fireside.core.inference.media import is_projector
 from fireside.core.models.gguf_meta import SPLIT_RE
 
 log = logging.getLogger("fireside.hub")
@@ -81,19 +83,24 @@ class FileChoice:
 
     name: str  # the first file's path
     quant: str
-    files: list[RemoteFile]
+    files: list[RemoteFile]  # the model's shards, then the repo's vision projector if it has one
 
     @property
     def size(self) -> int:
         return sum(f.size for f in self.files)
 
     @property
+    def projector(self) -> str:
+        """The projector downloaded with it (it lets the model read images), or ""."""
+        return next((f.path for f in self.files if _is_projector(f.path)), "")
+
+    @property
     def split(self) -> bool:
-        return len(self.files) > 1
+        return sum(not _is_projector(f.path) for f in self.files) > 1
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.name, "quant": self.quant, "size": self.size,
-                "files": [f.path for f in self.files]}
+                "files": [f.path for f in self.files], "projector": self.projector or None}
 
 
 @dataclass
@@ -158,13 +165,35 @@ def search(config: HubConfig, query: str = "", *, sort: str = "downloads", limit
     return SearchPage(results, page, has_more=len(found) == want)
 
 
+def _is_projector(path: str) -> bool:
+    return is_projector(PurePosixPath(path))
+
+
+PROJECTOR_PREFERENCE = ("f16", "bf16", "q8_0", "f32")  # as llama.cpp's -hf picks: full detail
+
+
+def best_projector(files: list[RemoteFile]) -> RemoteFile | None:
+    """The repo's vision projector to fetch with a model: f16 first, then by precision."""
+    found = [f for f in files if _is_projector(f.path)]
+
+    def rank(f: RemoteFile) -> tuple[int, int, str]:
+        name = f.path.lower()
+        hits = [i for i, tag in enumerate(PROJECTOR_PREFERENCE)
+                if name.endswith(f"-{tag}.gguf") or name.endswith(f"_{tag}.gguf")
+                or name.endswith(f".{tag}.gguf")]
+        return (hits[0] if hits else len(PROJECTOR_PREFERENCE), f.size, f.path)
+    return min(found, key=rank) if found else None
+
+
 def group_files(files: list[RemoteFile]) -> list[FileChoice]:
-    """GGUF files grouped into choices; split shards folded into their first shard."""
+    """GGUF files grouped into choices; split shards folded into their first shard; the
+    repo's vision projector goes with every choice (LM Studio fetches it the same way)."""
     singles: list[FileChoice] = []
     splits: dict[tuple[str, str], list[RemoteFile]] = {}
+    projector = best_projector(files)
     for f in files:
         base = f.path.rsplit("/", 1)[-1]
-        if not base.lower().endswith(".gguf"):
+        if not base.lower().endswith(".gguf") or _is_projector(base):
             continue
         m = SPLIT_RE.match(base)
         if m:
@@ -175,6 +204,8 @@ def group_files(files: list[RemoteFile]) -> list[FileChoice]:
     for (_stem, _total), shards in splits.items():
         shards.sort(key=lambda s: s.path)
         singles.append(FileChoice(shards[0].path, quant_from_name(shards[0].path), shards))
+    if projector is not None:
+        singles = [FileChoice(c.name, c.quant, [*c.files, projector]) for c in singles]
     singles.sort(key=lambda c: (c.size, c.name))
     return singles
 

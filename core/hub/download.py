@@ -34,6 +34,7 @@ from fireside.core.hub.common import (
 )
 from fireside.core.hub.licenses import gated_message
 from fireside.core.hub.transfer import Sink, State, TransportError, open_get, pump
+from fireside.core.inference.media import is_projector
 from fireside.core.models.library import Library, LocalModel
 from fireside.core.units import human_bytes
 
@@ -347,8 +348,9 @@ def download_verified(config: HubConfig, library: Library, downloads_dir: Path, 
     shas_got, _sent = fetch_parts(fetcher, pending, total, downloads_dir, say)
     first_sha = shas_got.get(plans[0].path) or plans[0].sha256
     checked = sum(1 for p, _part, _t in pending if p.sha256 and p.path in shas_got)
-    model = library.register(targets, source=f"hub:{repo}", license=license_id, repo=repo,
-                             sha256=first_sha)
+    # a vision projector fetched with the model stays beside it, found there at load time
+    model = library.register([t for t in targets if not is_projector(t)], source=f"hub:{repo}",
+                             license=license_id, repo=repo, sha256=first_sha)
     return model, Verification(len(plans), checked, total)
 
 

@@ -39,6 +39,7 @@ import llama_cpp
 
 from fireside.core.errors import FiresideError
 from fireside.core.inference import probs, sampler
+from fireside.core.inference.media import Projector
 from fireside.core.inference.prompt_cache import MIN_GAIN, PromptCache, common_prefix
 from fireside.core.inference.sequence import Sequence
 
@@ -75,8 +76,10 @@ def widen_context(llm: Any, n_ctx: int, n_batch: int, n_seq: int) -> None:
 class Batcher:
     """The loaded model's slots and batch; used only on the engine's owner thread."""
 
-    def __init__(self, llm: Any, n_slots: int, n_ctx: int, n_batch: int) -> None:
+    def __init__(self, llm: Any, n_slots: int, n_ctx: int, n_batch: int,
+                 projector: Projector | None = None) -> None:
         self.llm = llm
+        self.projector = projector  # reads the images of requests that have them
         self.ctx = llm._ctx.ctx
         self.vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
         self.n_swa = int(llama_cpp.llama_model_n_swa(llm._model.model))
@@ -212,13 +215,13 @@ class Batcher:
             self._make_room(seq, running)
         else:
             self._drop_idle(except_slot=slot)
-        keep = min(common_prefix(self.slots[slot], tokens), max_keep)
+        keep = self._whole(seq, min(common_prefix(self.slots[slot], tokens), max_keep))
         found = self.ram.match(tokens, keep)
         if found is not None:  # a dropped cache holds more of this prompt than the slot
             self._evict(slot)
             if self.ram.load(self.ctx, slot, found):
                 self.slots[slot] = list(found)
-                keep = min(common_prefix(self.slots[slot], tokens), max_keep)
+                keep = self._whole(seq, min(common_prefix(self.slots[slot], tokens), max_keep))
             else:
                 keep = 0
         elif len(self.slots[slot]) - keep >= MIN_GAIN:  # what it held past the shared prefix
@@ -236,6 +239,11 @@ class Batcher:
             keep = 0
         self.slots[slot] = tokens[:keep]
         return slot, keep
+
+    @staticmethod
+    def _whole(seq: Sequence, keep: int) -> int:
+        """A kept prefix never ends inside an image (its cells are read as one)."""
+        return seq.media.whole(keep) if seq.media is not None else keep
 
     def start(self, seq: Sequence, running: list[Sequence]) -> bool:
         """Give ``seq`` a free slot (keeping the cached prefix it shares); its prompt is read by
@@ -280,8 +288,14 @@ class Batcher:
                 seq.finish = "cancelled"
                 done.append(seq)
                 continue
+            if seq.media is not None:
+                self._read_images(seq)
+                if not seq.filling:
+                    continue
             begin = seq.fed
             end = min(len(seq.feed), begin + self.n_batch - n)
+            if seq.media is not None:
+                end = seq.media.text_end(begin, end)
             if end <= begin:
                 break
             for i in range(begin, end):
@@ -309,6 +323,17 @@ class Batcher:
             if first and not seq.accept(self._sample(seq, row), self.vocab, self._buf):
                 done.append(seq)
         return done
+
+    def _read_images(self, seq: Sequence) -> None:
+        """The images where ``seq``'s reading has got to: each encoded and decoded into its
+        slot by mtmd (decodes of its own, before the step's), then the text after it."""
+        assert seq.media is not None
+        while (span := seq.media.span_at(seq.fed)) is not None:
+            if self.projector is None:
+                raise FiresideError("the model's projector was unloaded")
+            self.projector.decode(self.ctx, span, seq.slot, self.n_batch)
+            self.slots[seq.slot].extend(seq.feed[span.start:span.end])
+            seq.fed = span.end
 
     def _sample(self, seq: Sequence, row: int) -> int:
         """The request's next token from ``row`` of the last decode (with its probabilities,

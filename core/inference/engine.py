@@ -27,7 +27,7 @@ from fireside.core.errors import (
     FiresideError,
     ModelNotLoadedError,
 )
-from fireside.core.inference import reasoning, templates
+from fireside.core.inference import media, reasoning, templates
 from fireside.core.inference.batch import Batcher, widen_context
 from fireside.core.inference.handle import Handle
 from fireside.core.inference.owner import OwnerThread
@@ -61,6 +61,8 @@ class LoadedModel:
     n_ctx: int
     load_s: float
     loaded_by: str = ""  # "chat", "server", "cli": who asked, so others know whose it is
+    projector: Path | None = None  # the vision projector loaded with it: it reads images
+    projector_error: str = ""  # why a projector beside it could not be loaded
 
 
 class Engine:
@@ -73,6 +75,7 @@ class Engine:
         self._listeners: list[Listener] = []
         self._state_lock = threading.Lock()
         self._batcher: Batcher | None = None
+        self._projector: media.Projector | None = None
         self._readers = ModelReaders()
 
     # -- state ---------------------------------------------------------------------------
@@ -157,10 +160,14 @@ class Engine:
                 f"llama.cpp could not load {path.name} with these settings "
                 f"(context {n_ctx}, KV {settings.kv_cache_type}, GPU layers "
                 f"{settings.n_gpu_layers}): {exc}") from exc
+        projector, projector_error = media.load_projector(
+            path, settings.projector, llm._model.model,
+            n_threads=settings.n_threads or default_threads(), use_gpu=settings.n_gpu_layers != 0)
         loaded = LoadedModel(name or path.stem, path, settings, meta, llm.n_ctx(),
-                             time.perf_counter() - start, by)
-        self._llm, self._loaded = llm, loaded
-        self._batcher = Batcher(llm, slots, loaded.n_ctx, settings.n_batch)
+                             time.perf_counter() - start, by,
+                             projector.path if projector else None, projector_error)
+        self._llm, self._loaded, self._projector = llm, loaded, projector
+        self._batcher = Batcher(llm, slots, loaded.n_ctx, settings.n_batch, projector)
         log.info("loaded %s (ctx %d) in %.2fs", loaded.name, loaded.n_ctx, loaded.load_s)
         return loaded
 
@@ -177,9 +184,11 @@ class Engine:
         with self._readers.swapping():  # a tokenize in progress finishes first
             if self._batcher is not None:
                 self._batcher.close()
+            if self._projector is not None:  # it holds the model: freed before it
+                self._projector.close()
             if self._llm is not None:
                 self._llm.close()
-            self._llm, self._loaded, self._batcher = None, None, None
+            self._llm, self._loaded, self._batcher, self._projector = None, None, None, None
 
     def release_thread(self, timeout: float | None = None) -> bool:
         """End the owner thread after the calls already queued (a window closing); the model
@@ -221,15 +230,22 @@ class Engine:
                     tools: list[dict[str, Any]] | None = None, *,
                     continue_final: bool = False) -> str:
         """The prompt text; ``continue_final`` leaves the last (assistant) message open, so
-        the model goes on writing it (vLLM's ``continue_final_message``)."""
+        the model goes on writing it (vLLM's ``continue_final_message``). An image part shows
+        as llama-server's ``<__media__>``."""
+        return self._render(messages, tools, continue_final, media.DEFAULT_MARKER)[0]
+
+    def _render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
+                continue_final: bool, marker: str) -> tuple[str, list[bytes]]:
+        """The prompt text (``marker`` where each image goes) and the images, in order."""
         with self._readers.reading():  # the token texts come from the model: hold it
             llm, loaded = self._require()
             bos = self._token_text(llm, loaded.meta.bos_token_id)
             eos = self._token_text(llm, loaded.meta.eos_token_id)
+        messages, images = media.flatten(messages, marker)
         text = templates.render(loaded.meta.chat_template, messages, bos_token=bos,
                                 eos_token=eos, tools=tools,
                                 add_generation_prompt=not continue_final)
-        return templates.open_final(text, messages) if continue_final else text
+        return (templates.open_final(text, messages) if continue_final else text), images
 
     @staticmethod
     def _token_text(llm: Any, token_id: int | None) -> str:
@@ -256,7 +272,10 @@ class Engine:
 
             def prepare() -> tuple[list[int], list[str]]:
                 llm, loaded = self._require()
-                prompt = self.render_chat(messages, tools, continue_final=continue_final)
+                projector = self._projector
+                prompt, images = self._render(
+                    messages, tools, continue_final,
+                    projector.marker if projector else media.DEFAULT_MARKER)
                 seq.prompt_text = prompt
                 seq.opens_thinking = reasoning.opens_thinking(prompt)
                 stop = list(params.stop)
@@ -264,8 +283,12 @@ class Engine:
                 if eos and eos not in stop:
                     stop.append(eos)
                 bos = self._token_text(llm, loaded.meta.bos_token_id) or "\0"
-                return list(llm.tokenize(prompt.encode("utf-8"),
-                                         add_bos=not prompt.startswith(bos), special=True)), stop
+                add_bos = not prompt.startswith(bos)
+                if images:
+                    seq.media = self._media_prompt(prompt, images, add_bos)
+                    return list(seq.media.tokens), stop
+                return list(llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos,
+                                         special=True)), stop
         else:
             text = request.prompt
 
@@ -284,6 +307,21 @@ class Engine:
         handle = Handle(seq, on_token)
         self._owner.submit(seq)
         return handle
+
+    def _media_prompt(self, prompt: str, images: list[bytes],
+                      add_bos: bool) -> media.MediaPrompt:
+        """A prompt with images, tokenized by the projector (on the engine thread)."""
+        loaded = self._loaded
+        if self._projector is None or loaded is None:
+            why = f" ({loaded.projector_error})" if loaded and loaded.projector_error else ""
+            raise media.ImageInputError(
+                "image input is not supported by the loaded model: it has no vision projector "
+                f"(an mmproj file beside it){why}")
+        found = self._projector.tokenize(prompt, images, add_special=add_bos)
+        if found.spans and found.spans[-1].end == len(found.tokens):
+            found.close()
+            raise media.ImageInputError("an image cannot end the prompt")
+        return found
 
     def chat(self, messages: list[dict[str, Any]], params: SamplingParams | None = None,
              on_token: TokenCallback | None = None, cancel: CancelToken | None = None,

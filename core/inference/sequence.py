@@ -18,6 +18,7 @@ from typing import Any
 import llama_cpp
 
 from fireside.core.errors import FiresideError
+from fireside.core.inference.media import MediaPrompt
 from fireside.core.inference.probs import TokenProb
 from fireside.core.inference.types import CancelToken, Completion, SamplingParams, Stats
 
@@ -71,6 +72,7 @@ class Sequence:
         self.feed: list[int] = []
         self.fed = self.fed_from = 0
         self.opens_thinking = False  # its prompt ended inside an opened <think> block
+        self.media: MediaPrompt | None = None  # its images, read where their spans start
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
         self._emitted: list[str] = []
@@ -203,3 +205,6 @@ class Sequence:
         if self.sampler is not None:
             self.sampler.close()
             self.sampler = None
+        if self.media is not None:
+            self.media.close()
+            self.media = None

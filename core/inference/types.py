@@ -34,6 +34,9 @@ class LoadSettings:
     # then holds 1,536 MiB of KV instead of ~300 MiB. Full size only matters for context
     # shifting and prompt-cache reuse beyond the window.
     swa_full: bool = False
+    # The vision projector (mmproj) that lets the model read images: "" looks for one beside
+    # the model file (media.find_projector), "off" loads none, anything else is its path.
+    projector: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +108,8 @@ class ChatRequest:
     priority: int = 0  # the person's own chat is 1: API requests make way for it
     # the last message is the assistant's, to be continued (vLLM's continue_final_message)
     continue_final: bool = False
+    # Message content may be a list of parts: {"type": "text", "text": str} and
+    # {"type": "image", "data": bytes} (an encoded JPEG/PNG/…), read by the model's projector.
 
 
 @dataclass

@@ -28,6 +28,7 @@ from fireside.core.errors import (
     ModelNotFoundError,
     StorageError,
 )
+from fireside.core.inference.media import find_projector, is_projector
 from fireside.core.models import preflight
 from fireside.core.models.gguf_meta import SPLIT_RE
 from fireside.core.models.meta import ModelMeta, read_meta
@@ -79,6 +80,8 @@ class LocalModel:
         }
         if self.meta:
             data.update({k: v for k, v in self.meta.to_json().items() if k not in data})
+        projector = find_projector(self.path)
+        data["projector"] = str(projector) if projector else None
         if self.error:
             data["error"] = self.error
         return data
@@ -143,7 +146,7 @@ class Library:
         known = {f for e in entries.values() for f in e.files}
         if self.models_dir.exists():
             for path in sorted(self.models_dir.rglob("*.gguf")):
-                if str(path) in known or path.name.endswith(".part"):
+                if str(path) in known or path.name.endswith(".part") or is_projector(path):
                     continue
                 match = SPLIT_RE.match(path.name)
                 if match and int(match.group("idx")) != 1:

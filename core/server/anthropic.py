@@ -109,9 +109,43 @@ def _text(value: Any, param: str) -> str:
 
 def _unsupported(block: Any) -> str:
     kind = block.get("type") if isinstance(block, dict) else None
-    if kind in ("image", "document"):
-        return f"{kind} input is not supported: the local model reads text only"
+    if kind == "document":
+        return "document input is not supported: the local model reads text and images"
     return f"content blocks of type {kind!r} are not supported here"
+
+
+def _image(block: dict[str, Any], where: str) -> dict[str, Any]:
+    """An Anthropic image block as the OpenAI ``image_url`` part the chat route reads."""
+    source = block.get("source")
+    kind = source.get("type") if isinstance(source, dict) else None
+    if kind == "base64" and isinstance(source, dict):
+        url = f"data:{source.get('media_type') or 'image/png'};base64,{source.get('data', '')}"
+    elif kind == "url" and isinstance(source, dict):
+        url = str(source.get("url", ""))
+    else:
+        raise bad(f"{where}.source", "an image block needs a source of type base64 or url")
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _joined(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """Text parts as one string (every template renders it); the parts as they are when an
+    image is among them."""
+    if any(p["type"] != "text" for p in parts):
+        return parts
+    return "".join(p["text"] for p in parts)
+
+
+def _result(value: Any, where: str) -> str | list[dict[str, Any]]:
+    """A tool result's content: a string, or text and image blocks."""
+    if not isinstance(value, list):
+        return _text(value, where)
+    parts = []
+    for k, block in enumerate(value):
+        if isinstance(block, dict) and block.get("type") == "image":
+            parts.append(_image(block, f"{where}[{k}]"))
+        else:
+            parts.append({"type": "text", "text": _text([block], where)})
+    return _joined(parts)
 
 
 def _message(message: Any, i: int) -> list[dict[str, Any]]:
@@ -124,7 +158,7 @@ def _message(message: Any, i: int) -> list[dict[str, Any]]:
         return [{"role": role, "content": content}]
     if not isinstance(content, list):
         raise bad(f"{param}.content", "content must be a string or a list of content blocks")
-    texts: list[str] = []
+    parts: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     thoughts: list[str] = []
@@ -132,7 +166,9 @@ def _message(message: Any, i: int) -> list[dict[str, Any]]:
         kind = block.get("type") if isinstance(block, dict) else None
         where = f"{param}.content[{j}]"
         if kind == "text":
-            texts.append(str(block.get("text", "")))
+            parts.append({"type": "text", "text": str(block.get("text", ""))})
+        elif kind == "image" and role == "user":
+            parts.append(_image(block, where))
         elif kind == "thinking" and role == "assistant":
             thoughts.append(str(block.get("thinking", "")))
         elif kind == "redacted_thinking":
@@ -145,18 +181,19 @@ def _message(message: Any, i: int) -> list[dict[str, Any]]:
         elif kind == "tool_result" and role == "user":
             if not isinstance(block.get("tool_use_id"), str):
                 raise bad(where, "a tool_result block needs a tool_use_id")
-            text = _text(block.get("content") or "", f"{where}.content")
+            result = _result(block.get("content") or "", f"{where}.content")
             if block.get("is_error"):
-                text = f"Error: {text}"
+                result = f"Error: {result}" if isinstance(result, str) else \
+                    [{"type": "text", "text": "Error: "}, *result]
             results.append({"role": "tool", "tool_call_id": block["tool_use_id"],
-                            "content": text})
+                            "content": result})
         else:
             raise bad(where, _unsupported(block))
     out = list(results)
     if calls:
-        out.append({"role": "assistant", "content": "".join(texts), "tool_calls": calls})
-    elif texts or thoughts or not results:
-        out.append({"role": role, "content": "".join(texts)})
+        out.append({"role": "assistant", "content": _joined(parts), "tool_calls": calls})
+    elif parts or thoughts or not results:
+        out.append({"role": role, "content": _joined(parts)})
     if thoughts:
         # interleaved thinking: the template decides (Qwen3 keeps the current turn's)
         out[-1]["reasoning_content"] = "\n".join(thoughts)

@@ -44,7 +44,7 @@ class Api:
         ``n`` answers (parallel sequences of the batch), each formatted by its own."""
         sampling = sampling or P.sampling(body)
         sampling.max_tokens = sampling.max_tokens or self.state.settings.default_max_tokens or None
-        messages = P.messages(body)
+        messages = P.messages(body, self.state.settings.media_path)
         continue_final = _continue_final(body, messages)
         n = P.choices(body)
         grammar = structured.response_grammar(body)
@@ -73,7 +73,7 @@ class Api:
 
     async def count_tokens(self, request: Request, body: dict[str, Any]) -> int:
         """The prompt's length as the model's template renders it (tools included)."""
-        messages = P.messages(body)
+        messages = P.messages(body, self.state.settings.media_path)
         _info, _name = await self.admit(request, body)
         engine = self.state.engine
         try:

@@ -111,7 +111,8 @@ def register(app: FastAPI, state: ServerState, loop_run: Callable[..., Awaitable
     @app.post("/apply-template")
     async def apply_template(request: Request) -> dict[str, Any]:
         body = await json_body(request)
-        return {"prompt": await loop_run(engine.render_chat, P.messages(body))}
+        messages = P.messages(body, state.settings.media_path)
+        return {"prompt": await loop_run(engine.render_chat, messages)}
 
     @app.get("/props")
     async def props() -> dict[str, Any]:
@@ -122,7 +123,7 @@ def register(app: FastAPI, state: ServerState, loop_run: Callable[..., Awaitable
                 "model_alias": loaded.name if loaded else None,
                 "model_path": str(loaded.path) if loaded else None,
                 "chat_template": (loaded.meta.chat_template or "") if loaded else "",
-                "modalities": {"vision": False, "audio": False},
+                "modalities": {"vision": bool(loaded and loaded.projector), "audio": False},
                 "build_info": f"fireside {_version()}"}
 
     @app.get("/slots")

@@ -206,22 +206,36 @@ def _stop(value: Any) -> list[str]:
     raise bad("stop", "'stop' must be a string or a list of up to 4 strings")
 
 
-def _text_of(content: Any, index: int) -> str:
+def _content(content: Any, index: int, role: str, media_path: str) -> str | list[Any]:
+    """A message's content: a string, or (with images) the engine's list of text and image
+    parts. Images come in user and tool messages, as OpenAI takes them."""
+    from fireside.core.server.images import image_part
+
     if content is None or isinstance(content, str):
         return content or ""
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if not isinstance(part, dict) or part.get("type") != "text":
-                raise bad(f"messages[{index}].content",
-                          "only text content parts are supported by this model")
-            parts.append(str(part.get("text", "")))
-        return "".join(parts)
-    raise bad(f"messages[{index}].content", "content must be a string or a list of parts")
+    if not isinstance(content, list):
+        raise bad(f"messages[{index}].content", "content must be a string or a list of parts")
+    parts: list[dict[str, Any]] = []
+    for j, part in enumerate(content):
+        param = f"messages[{index}].content[{j}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in ("image_url", "input_image") and isinstance(part, dict):
+            if role not in ("user", "tool"):
+                raise bad(param, "images may only be sent in user and tool messages")
+            parts.append(image_part(part.get("image_url"), param, media_path))
+        elif kind in ("text", "input_text", "output_text") and isinstance(part, dict):
+            parts.append({"type": "text", "text": str(part.get("text", ""))})
+        else:
+            raise bad(param, f"content parts of type {kind!r} are not supported "
+                      "(text and image_url are)")
+    if any(p["type"] == "image" for p in parts):
+        return parts
+    return "".join(p["text"] for p in parts)
 
 
-def messages(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Messages with string content, which every chat template can render."""
+def messages(body: dict[str, Any], media_path: str = "") -> list[dict[str, Any]]:
+    """Messages with string content, which every chat template can render, or content parts
+    where images come (``file://`` ones read under ``media_path``)."""
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
         raise bad("messages", "'messages' must be a non-empty list")
@@ -233,7 +247,7 @@ def messages(body: dict[str, Any]) -> list[dict[str, Any]]:
                       "assistant or tool")
         clean = dict(message)
         clean["role"] = "system" if message["role"] == "developer" else message["role"]
-        clean["content"] = _text_of(message.get("content"), i)
+        clean["content"] = _content(message.get("content"), i, clean["role"], media_path)
         out.append(clean)
     return out
 

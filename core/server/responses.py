@@ -31,18 +31,28 @@ TEXT_PARTS = ("input_text", "output_text", "text")
 
 
 # -- request ---------------------------------------------------------------------------------
-def _content(value: Any, param: str) -> str:
+def _content(value: Any, param: str) -> str | list[dict[str, Any]]:
+    """Text, or (with ``input_image`` parts) the chat route's text and image_url parts."""
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        parts = []
+        parts: list[dict[str, Any]] = []
         for part in value:
-            if not isinstance(part, dict) or part.get("type") not in TEXT_PARTS:
-                raise bad(param, "only text content (input_text, output_text) is supported by "
-                          "this model")
-            parts.append(str(part.get("text", "")))
-        return "".join(parts)
-    raise bad(param, f"'{param}' must be a string or a list of text parts")
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "input_image" and isinstance(part, dict):
+                if not part.get("image_url"):
+                    raise bad(param, "an input_image needs an image_url (uploaded files are "
+                              "not kept by the local server)")
+                parts.append({"type": "image_url", "image_url": {"url": part["image_url"]}})
+            elif kind in TEXT_PARTS and isinstance(part, dict):
+                parts.append({"type": "text", "text": str(part.get("text", ""))})
+            else:
+                raise bad(param, "only input_text, output_text and input_image content is "
+                          "supported by this model")
+        if any(p["type"] != "text" for p in parts):
+            return parts
+        return "".join(p["text"] for p in parts)
+    raise bad(param, f"'{param}' must be a string or a list of content parts")
 
 
 def _thought(item: dict[str, Any]) -> str:

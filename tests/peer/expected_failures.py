@@ -97,7 +97,6 @@ EXPECTED: dict[str, str] = {
         PRESET + "a router-mode server started with --cors localhost",
     "test_security.py::test_cors_proxy_only_forwards_explicit_proxy_headers":
         DIFFERENT + "the web UI's MCP CORS proxy (/cors-proxy): no web UI, no proxy",
-    "test_security.py::test_local_media_file": MISSING + "image input (multimodal)",
     # test_tokenize.py
     "test_tokenize.py::test_tokenize_with_bos":
         PRESET + "expects BOS id 1 (the stories model); SmolLM2 adds no BOS",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -36,25 +37,56 @@ FILES = ("test_chat_completion.py", "test_completion.py", "test_embedding.py",
          "test_tool_call.py", "test_tokenize.py", "test_compat_oai_responses.py",
          "test_compat_anthropic.py", "test_security.py")
 INNER = "vendor/llama.cpp/tools/server/tests"
+# Tests that need a vision model, run against a second server (the synthetic vision model,
+# --media-path holding the suite's test image): the image-reading cases of the local-media test
+VISION = "test_security.py::test_local_media_file[../../../tools"
 
 
-def suite_dir() -> Path:
-    """The suite's folder, unpacked from the sdist (downloaded once) into the dev cache."""
-    root = CACHE / f"llama-server-tests-{VERSION}"
-    if (root / "utils.py").is_file():
-        return root
+def _sdist() -> Path:
     sdist = CACHE / "sdist" / f"llama_cpp_python-{VERSION}.tar.gz"
     if not sdist.is_file():
         subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
                         "--no-binary", ":all:", f"llama-cpp-python=={VERSION}",
                         "-d", str(sdist.parent)], check=True)
-    prefix = f"llama_cpp_python-{VERSION}/{INNER}/"
+    return sdist
+
+
+def _unpacked(root: Path, inner: str) -> Path:
+    """``inner`` (a folder of the sdist's llama.cpp) unpacked to ``root`` once."""
+    if root.is_dir():
+        return root
+    prefix = f"llama_cpp_python-{VERSION}/{inner}/"
     staging = Path(tempfile.mkdtemp(dir=CACHE))
-    with tarfile.open(sdist) as tar:
+    with tarfile.open(_sdist()) as tar:
         members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
         tar.extractall(staging, members=members, filter="data")
+    root.parent.mkdir(parents=True, exist_ok=True)
     (staging / prefix).rename(root)
+    shutil.rmtree(staging, ignore_errors=True)
     return root
+
+
+def suite_dir() -> Path:
+    """The suite's folder, unpacked from the sdist (downloaded once) into the dev cache."""
+    return _unpacked(CACHE / f"llama-server-tests-{VERSION}", INNER)
+
+
+def media_dir() -> Path:
+    """The folder the vision server's --media-path names: it holds ``mtmd/test-1.jpeg``, the
+    file the suite's local-media test asks for (llama.cpp's tools folder, trimmed)."""
+    root = CACHE / f"llama-server-media-{VERSION}"
+    _unpacked(root / "mtmd", "vendor/llama.cpp/tools/mtmd")
+    return root
+
+
+def vision_model(folder: Path) -> Path:
+    """The synthetic vision model (tests/hardware/vision.py) with its projector beside it."""
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    from hardware.vision import write_vision_pair
+
+    return write_vision_pair(folder)[0]
 
 
 def free_port() -> int:
@@ -65,13 +97,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(model: Path, home: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(model: Path, home: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {**os.environ, "FIRESIDE_HOME": str(home)}
     # --max-tokens 64: the suite's preset servers run with -n 64 (n_predict); --any-model:
     # its requests name models such as "test" or "gpt-4.1" that llama-server ignores
     proc = subprocess.Popen([sys.executable, "-m", "fireside", "serve", "--model", str(model),
-                             "--port", str(port), "--max-tokens", "64", "--any-model"],
+                             "--port", str(port), "--max-tokens", "64", "--any-model", *extra],
                             env=env,
                             stdout=subprocess.DEVNULL,
                             stderr=open(home / "serve.log", "wb"))  # noqa: SIM115
@@ -107,13 +139,16 @@ def _nodeids(files: tuple[str, ...], env: dict[str, str]) -> list[str]:
 
 
 def run_suite(port: int, files: tuple[str, ...], report: Path, *,
-              everything: bool = False) -> dict[str, str]:
+              everything: bool = False, vision: bool = False) -> dict[str, str]:
     """Each test's outcome ("passed", "failed" or "skipped"). Unless ``everything``, the
-    listed failures are not run: CI spends its time on what must pass."""
+    listed failures are not run: CI spends its time on what must pass. ``vision``: only the
+    tests that need the vision server (VISION), else all but those."""
     env = {**os.environ, "DEBUG_EXTERNAL": "1", "PORT": str(port)}
-    targets = [f"unit/{f}" for f in files]
-    if not everything:
-        targets = [n for n in _nodeids(files, env) if not listed(n.removeprefix("unit/"))]
+    targets = [n for n in _nodeids(files, env)
+               if n.removeprefix("unit/").startswith(VISION) == vision
+               and (everything or not listed(n.removeprefix("unit/")))]
+    if not targets:
+        return {}
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                     "-o", "addopts=", "-o", "timeout=120", f"--junitxml={report}", *targets],
                    cwd=suite_dir(), env=env, stdout=subprocess.DEVNULL, check=False)
@@ -151,6 +186,30 @@ def summary(outcomes: dict[str, str]) -> str:
     return "\n".join(rows)
 
 
+def run_both(model: Path, files: tuple[str, ...], *, everything: bool = False
+             ) -> dict[str, str]:
+    """The suite against a server on ``model``, then its vision tests against the vision
+    server: every test's outcome."""
+    outcomes: dict[str, str] = {}
+    for vision in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            served, extra = model, ()
+            if vision:
+                if not any(VISION.startswith(f) for f in files):
+                    continue
+                served = vision_model(home / "vision")
+                extra = ("--media-path", str(media_dir()))
+            proc, port = start_server(served, home, *extra)
+            try:
+                outcomes |= run_suite(port, files, home / "report.xml", everything=everything,
+                                      vision=vision)
+            finally:
+                proc.terminate()
+                proc.wait(30)
+    return outcomes
+
+
 def main(argv: list[str]) -> int:
     """``--all`` also runs the listed failures and names stale entries."""
     from fireside.core.models import starter
@@ -160,13 +219,7 @@ def main(argv: list[str]) -> int:
     files = tuple(a for a in argv if a != "--all") or FILES
     model = Path(os.environ.get("FIRESIDE_STARTER_CACHE",
                                 CACHE / "starter")) / starter.FILENAME
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_server(model, Path(tmp))
-        try:
-            outcomes = run_suite(port, files, Path(tmp) / "report.xml", everything=everything)
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    outcomes = run_both(model, files, everything=everything)
     log.info("%s", summary(outcomes))
     bad = unexpected(outcomes)
     for name in bad:

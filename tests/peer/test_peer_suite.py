@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,7 @@ from . import llama_server_suite as suite
 def test_llama_server_suite_has_no_unexpected_failure(starter_file: Path) -> None:
     if os.environ.get("FIRESIDE_SKIP_PEER") == "1":
         pytest.skip("FIRESIDE_SKIP_PEER=1")
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, port = suite.start_server(starter_file, Path(tmp))
-        try:
-            outcomes = suite.run_suite(port, suite.FILES, Path(tmp) / "report.xml")
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    outcomes = suite.run_both(starter_file, suite.FILES)
     print(suite.summary(outcomes))  # noqa: T201 - the per-file counts in CI's output
     assert sum(r == "passed" for r in outcomes.values()) > 0
     assert suite.unexpected(outcomes) == []

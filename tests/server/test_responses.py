@@ -87,7 +87,9 @@ def test_reasoning_item(client: openai.OpenAI, model_name: str) -> None:
 @pytest.mark.parametrize(("change", "param"), [
     ({"previous_response_id": "resp_123"}, "previous_response_id"),
     ({"input": 42}, "input"),
-    ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]},
+    ({"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "x"}]}]},
+     "input[0].content"),
+    ({"input": [{"role": "user", "content": [{"type": "input_image", "file_id": "x"}]}]},
      "input[0].content"),
     ({"tools": [{"type": "web_search"}]}, "tools[0]"),
 ])

@@ -1,0 +1,254 @@
+"""Images in a prompt: llama.cpp's mtmd library turns them into embeddings the model reads.
+
+A vision model is two files: the language model and its projector (``mmproj``), a CLIP-style
+encoder that maps an image into the language model's embedding space. The prompt text carries a
+marker where each image goes; ``mtmd_tokenize`` splits it into text chunks (token ids, read by
+the batch like any prompt) and image chunks (encoded and decoded by mtmd into the request's
+sequence). The marker is random per process, so no text a person types can be taken for one.
+
+In the token list the batch keeps per slot, an image's positions hold placeholder ids derived
+from a hash of the image bytes (negative, so never a real token): the same image at the same
+place lets a follow-up turn reuse the cached prefix, a different one ends the shared prefix
+there, as llama-server does with its image hashes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from fireside.core.errors import FiresideError, RequestError
+
+log = logging.getLogger("fireside.inference")
+MAX_IMAGES = 16  # images in one request: each costs an encode and hundreds of cells
+
+
+class ImageInputError(RequestError):
+    """An image cannot be read here: no projector loaded, a bad file, a bad position."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "messages")
+
+
+@dataclass
+class ImageSpan:
+    """One image's placeholder tokens ``[start, end)`` in the prompt and its mtmd chunk."""
+
+    start: int
+    end: int
+    chunk: Any  # an owned mtmd_input_chunk copy, freed with the prompt
+
+
+@dataclass
+class MediaPrompt:
+    """A tokenized prompt with images: ids (placeholders at image spans) and the spans."""
+
+    tokens: list[int]
+    spans: list[ImageSpan] = field(default_factory=list)
+
+    def span_at(self, pos: int) -> ImageSpan | None:
+        """The image whose span starts at ``pos``."""
+        return next((s for s in self.spans if s.start == pos), None)
+
+    def text_end(self, pos: int, limit: int) -> int:
+        """How far text may be read from ``pos`` (not past ``limit``): up to the next image."""
+        return min([limit, *(s.start for s in self.spans if s.start >= pos)])
+
+    def whole(self, keep: int) -> int:
+        """``keep`` moved back to the start of an image it would cut in two."""
+        for span in self.spans:
+            if span.start < keep < span.end:
+                return span.start
+        return keep
+
+    def close(self) -> None:
+        from llama_cpp import mtmd_cpp
+
+        for span in self.spans:
+            if span.chunk is not None:
+                mtmd_cpp.mtmd_input_chunk_free(span.chunk)
+                span.chunk = None
+
+
+def placeholder(data: bytes) -> int:
+    """The id an image's positions hold in a slot's token list: negative, per image."""
+    return -1 - int.from_bytes(hashlib.sha256(data).digest()[:4], "little") % (1 << 30)
+
+
+class Projector:
+    """A loaded ``mmproj`` bound to the loaded text model; used on the engine thread only."""
+
+    def __init__(self, path: Path, model: Any, *, n_threads: int, use_gpu: bool) -> None:
+        from llama_cpp import mtmd_cpp
+
+        from fireside.core import llama_log
+
+        llama_log.route_mtmd()
+        self.path = path
+        self.marker = f"<__fireside_image_{secrets.token_hex(6)}__>"
+        self._marker_bytes = self.marker.encode()  # kept alive: mtmd keeps the pointer
+        params = mtmd_cpp.mtmd_context_params_default()
+        params.use_gpu = use_gpu
+        params.print_timings = False
+        params.n_threads = n_threads
+        params.media_marker = self._marker_bytes
+        params.warmup = False
+        self.ctx = mtmd_cpp.mtmd_init_from_file(str(path).encode(), model, params)
+        if not self.ctx:
+            raise FiresideError(f"llama.cpp could not load the projector {path.name} for this "
+                                "model (wrong projector for the model, or not a projector)")
+        if not mtmd_cpp.mtmd_support_vision(self.ctx):
+            self.close()
+            raise FiresideError(f"{path.name} has no vision encoder")
+        self.mrope = bool(mtmd_cpp.mtmd_decode_use_mrope(self.ctx))
+
+    def close(self) -> None:
+        from llama_cpp import mtmd_cpp
+
+        if self.ctx:
+            mtmd_cpp.mtmd_free(self.ctx)
+            self.ctx = None
+
+    def tokenize(self, text: str, images: list[bytes], *, add_special: bool) -> MediaPrompt:
+        """``text`` holds one marker per image, in order: the ids and image spans."""
+        from llama_cpp import mtmd_cpp
+
+        if self.mrope:
+            raise ImageInputError(
+                "image input is not supported for this model yet: its projector places image "
+                "tokens in 2-D (M-RoPE, the Qwen-VL family)")
+        if len(images) > MAX_IMAGES:
+            raise ImageInputError(f"at most {MAX_IMAGES} images per request")
+        if text.count(self.marker) != len(images):
+            raise ImageInputError("each image must have its place in the prompt")
+        bitmaps = []
+        try:
+            for i, data in enumerate(images):
+                buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+                bitmap = mtmd_cpp.mtmd_helper_bitmap_init_from_buf(self.ctx, buf, len(data),
+                                                                   False)
+                if not bitmap:
+                    raise ImageInputError(f"image {i + 1} could not be decoded (JPEG, PNG, BMP, "
+                                          "GIF, TGA and PSD are read)")
+                mtmd_cpp.mtmd_bitmap_set_id(bitmap, hashlib.sha256(data).hexdigest().encode())
+                bitmaps.append(bitmap)
+            return self._chunks(text, images, bitmaps, add_special)
+        finally:
+            for bitmap in bitmaps:
+                mtmd_cpp.mtmd_bitmap_free(bitmap)
+
+    def _chunks(self, text: str, images: list[bytes], bitmaps: list[Any],
+                add_special: bool) -> MediaPrompt:
+        from llama_cpp import mtmd_cpp
+
+        data = text.encode("utf-8")
+        inp = mtmd_cpp.mtmd_input_text(data, len(data), add_special, True)
+        array = (mtmd_cpp.mtmd_bitmap_p_ctypes * max(1, len(bitmaps)))(*bitmaps)
+        chunks = mtmd_cpp.mtmd_input_chunks_init()
+        try:
+            rc = mtmd_cpp.mtmd_tokenize(self.ctx, chunks, ctypes.byref(inp), array, len(bitmaps))
+            if rc != 0:
+                raise ImageInputError(f"the images could not be prepared (mtmd status {rc})")
+            prompt = MediaPrompt([])
+            n_image = 0
+            for i in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
+                chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, i)
+                if mtmd_cpp.mtmd_input_chunk_get_type(chunk) == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                    n = ctypes.c_size_t(0)
+                    ids = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
+                    prompt.tokens.extend(ids[i] for i in range(n.value))
+                    continue
+                n_tokens = int(mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk))
+                start = len(prompt.tokens)
+                prompt.tokens.extend([placeholder(images[n_image])] * n_tokens)
+                prompt.spans.append(ImageSpan(start, start + n_tokens,
+                                              mtmd_cpp.mtmd_input_chunk_copy(chunk)))
+                n_image += 1
+            return prompt
+        finally:
+            mtmd_cpp.mtmd_input_chunks_free(chunks)
+
+    def decode(self, lctx: Any, span: ImageSpan, seq_id: int, n_batch: int) -> None:
+        """Encode the image and decode its embeddings into ``seq_id`` at ``span.start``."""
+        from llama_cpp import llama_cpp as C
+        from llama_cpp import mtmd_cpp
+
+        new_n_past = C.llama_pos(0)
+        rc = mtmd_cpp.mtmd_helper_eval_chunk_single(
+            self.ctx, lctx, span.chunk, span.start, seq_id, n_batch, False,
+            ctypes.byref(new_n_past))
+        if rc != 0:
+            raise FiresideError(f"llama.cpp failed to read an image (status {rc})")
+
+
+def is_projector(path: PurePath) -> bool:
+    """A vision projector (``mmproj*.gguf``): it belongs to the model beside it, it is not
+    a model of its own (LM Studio hides it the same way)."""
+    return path.name.lower().startswith("mmproj") and path.suffix.lower() == ".gguf"
+
+
+def find_projector(model: Path) -> Path | None:
+    """The projector beside ``model``: an ``mmproj*.gguf`` in its folder (where LM Studio and
+    llama.cpp's ``-hf`` downloads put it), the one whose name shares most with the model's."""
+    try:
+        candidates = [p for p in model.parent.iterdir()
+                      if is_projector(p) and p != model and p.is_file()]
+    except OSError:
+        return None
+    if not candidates:
+        return None
+    stem = model.stem.lower()
+
+    def shared(p: Path) -> int:
+        name = p.stem.lower().removeprefix("mmproj").lstrip("-_.")
+        return next((i for i, (a, b) in enumerate(zip(name, stem, strict=False)) if a != b),
+                    min(len(name), len(stem)))
+    return max(sorted(candidates), key=shared)
+
+
+DEFAULT_MARKER = "<__media__>"  # where a model without a projector shows an image (llama-server's)
+
+
+def flatten(messages: list[dict[str, Any]], marker: str
+            ) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """Messages whose content is a list of parts, as strings (``marker`` where each image
+    goes, which every chat template renders), and the images in prompt order."""
+    images: list[bytes] = []
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            parts = []
+            for part in content:
+                if part.get("type") == "image":
+                    images.append(bytes(part["data"]))
+                    parts.append(marker)
+                else:
+                    parts.append(str(part.get("text", "")))
+            out.append({**message, "content": "".join(parts)})
+        else:
+            out.append(message)
+    return out, images
+
+
+def load_projector(model_path: Path, setting: str, model: Any, *, n_threads: int,
+                   use_gpu: bool) -> tuple[Projector | None, str]:
+    """The projector ``setting`` names ("" looks beside the model, "off" none), bound to the
+    loaded ``model``; one that fails leaves the model loaded for text, with the reason."""
+    if setting == "off":
+        return None, ""
+    found = Path(setting) if setting else find_projector(model_path)
+    if found is None:
+        return None, ""
+    try:
+        projector = Projector(found, model, n_threads=n_threads, use_gpu=use_gpu)
+    except FiresideError as exc:
+        log.warning("%s: text only: %s", model_path.name, exc)
+        return None, str(exc)
+    log.info("%s reads images through %s", model_path.name, found.name)
+    return projector, ""
