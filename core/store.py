@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fireside.core import attachments
 from fireside.core.errors import FiresideError, StorageError
 from fireside.core.store_migrations import SCHEMA_VERSION, migrate
 
@@ -55,6 +56,7 @@ class Message:
     sampling: dict[str, Any] = field(default_factory=dict)  # settings used for this reply
     stats: dict[str, Any] = field(default_factory=dict)  # per-reply figures (Stats.to_json)
     finish_reason: str = ""
+    images: list[str] = field(default_factory=list)  # attachment names (core.attachments)
 
 
 @dataclass
@@ -80,6 +82,14 @@ def _loads(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _names(text: str | None) -> list[str]:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 class Store:
@@ -196,21 +206,31 @@ class Store:
             db.execute("UPDATE conversations SET deleted_at=NULL WHERE id=?", (conv_id,))
 
     def purge_deleted(self, older_than_s: float = PURGE_AFTER_S) -> int:
+        """Delete conversations deleted long enough ago, and images no message names now."""
         with self._tx() as db:
             cur = db.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL AND"
                              " deleted_at < ?", (time.time() - older_than_s,))
-            return cur.rowcount
+            gone = cur.rowcount
+            named = db.execute("SELECT images FROM messages WHERE images != '[]'").fetchall()
+        if gone:
+            attachments.prune(self.attachments, {n for (raw,) in named for n in _names(raw)})
+        return gone
+
+    @property
+    def attachments(self) -> Path:
+        """Where attached images are kept (:mod:`fireside.core.attachments`)."""
+        return attachments.folder_for(self.path)
 
     # -- messages ------------------------------------------------------------------------
     def messages(self, conv_id: str) -> list[Message]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, conversation_id, position, role, content, created, model, sampling,"
-                " stats, finish_reason FROM messages WHERE conversation_id=? ORDER BY position",
-                (conv_id,)).fetchall()
+                " stats, finish_reason, images FROM messages WHERE conversation_id=?"
+                " ORDER BY position", (conv_id,)).fetchall()
         return [Message(id=r[0], conversation_id=r[1], position=r[2], role=r[3], content=r[4],
                         created=r[5], model=r[6], sampling=_loads(r[7]), stats=_loads(r[8]),
-                        finish_reason=r[9]) for r in rows]
+                        finish_reason=r[9], images=_names(r[10])) for r in rows]
 
     def add_message(self, msg: Message) -> None:
         """Append (or replace at its position) one message, and touch the conversation."""
@@ -219,9 +239,10 @@ class Store:
                        (msg.conversation_id, msg.position))
             db.execute(
                 "INSERT INTO messages (id, conversation_id, position, role, content, created,"
-                " model, sampling, stats, finish_reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " model, sampling, stats, finish_reason, images) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (msg.id, msg.conversation_id, msg.position, msg.role, msg.content, msg.created,
-                 msg.model, json.dumps(msg.sampling), json.dumps(msg.stats), msg.finish_reason))
+                 msg.model, json.dumps(msg.sampling), json.dumps(msg.stats), msg.finish_reason,
+                 json.dumps(msg.images)))
             db.execute("UPDATE conversations SET updated=? WHERE id=?",
                        (time.time(), msg.conversation_id))
 

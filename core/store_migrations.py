@@ -50,6 +50,9 @@ STEPS: list[tuple[int, str]] = [
         updated REAL NOT NULL
     );
     """),
+    (3, """
+    ALTER TABLE messages ADD COLUMN images TEXT NOT NULL DEFAULT '[]'
+    """),
 ]
 SCHEMA_VERSION = STEPS[-1][0]
 

@@ -48,6 +48,7 @@ ICONS: dict[str, str] = {
     "search": "mdi6.magnify",
     "import": "mdi6.file-import-outline",
     "link": "mdi6.link-variant",
+    "attach_image": "mdi6.image-plus-outline",
     # facts
     "gated": "mdi6.lock-outline",
     "downloads_count": "mdi6.download-outline",

@@ -235,7 +235,7 @@ class Engine:
         return self._render(messages, tools, continue_final, media.DEFAULT_MARKER)[0]
 
     def _render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
-                continue_final: bool, marker: str) -> tuple[str, list[bytes]]:
+                continue_final: bool, marker: str) -> tuple[str, list[dict[str, Any]]]:
         """The prompt text (``marker`` where each image goes) and the images, in order."""
         with self._readers.reading():  # the token texts come from the model: hold it
             llm, loaded = self._require()
@@ -285,7 +285,8 @@ class Engine:
                 bos = self._token_text(llm, loaded.meta.bos_token_id) or "\0"
                 add_bos = not prompt.startswith(bos)
                 if images:
-                    seq.media = self._media_prompt(prompt, images, add_bos)
+                    seq.media = media.tokenize(self._projector, loaded.projector_error, prompt,
+                                               images, add_bos)
                     return list(seq.media.tokens), stop
                 return list(llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos,
                                          special=True)), stop
@@ -307,21 +308,6 @@ class Engine:
         handle = Handle(seq, on_token)
         self._owner.submit(seq)
         return handle
-
-    def _media_prompt(self, prompt: str, images: list[bytes],
-                      add_bos: bool) -> media.MediaPrompt:
-        """A prompt with images, tokenized by the projector (on the engine thread)."""
-        loaded = self._loaded
-        if self._projector is None or loaded is None:
-            why = f" ({loaded.projector_error})" if loaded and loaded.projector_error else ""
-            raise media.ImageInputError(
-                "image input is not supported by the loaded model: it has no vision projector "
-                f"(an mmproj file beside it){why}")
-        found = self._projector.tokenize(prompt, images, add_special=add_bos)
-        if found.spans and found.spans[-1].end == len(found.tokens):
-            found.close()
-            raise media.ImageInputError("an image cannot end the prompt")
-        return found
 
     def chat(self, messages: list[dict[str, Any]], params: SamplingParams | None = None,
              on_token: TokenCallback | None = None, cancel: CancelToken | None = None,

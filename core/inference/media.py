@@ -14,6 +14,7 @@ there, as llama-server does with its image hashes.
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import hashlib
 import logging
@@ -186,6 +187,21 @@ class Projector:
             raise FiresideError(f"llama.cpp failed to read an image (status {rc})")
 
 
+def tokenize(projector: Projector | None, why_none: str, prompt: str,
+             images: list[dict[str, Any]], add_bos: bool) -> MediaPrompt:
+    """A prompt with images, tokenized by the loaded model's projector (engine thread);
+    ``why_none``: why the model has none, when a projector beside it failed to load."""
+    if projector is None:
+        why = f" ({why_none})" if why_none else ""
+        raise ImageInputError("image input is not supported by the loaded model: it has no "
+                              f"vision projector (an mmproj file beside it){why}")
+    found = projector.tokenize(prompt, [image_bytes(p) for p in images], add_special=add_bos)
+    if found.spans and found.spans[-1].end == len(found.tokens):
+        found.close()
+        raise ImageInputError("an image cannot end the prompt")
+    return found
+
+
 def is_projector(path: PurePath) -> bool:
     """A vision projector (``mmproj*.gguf``): it belongs to the model beside it, it is not
     a model of its own (LM Studio hides it the same way)."""
@@ -214,11 +230,51 @@ def find_projector(model: Path) -> Path | None:
 DEFAULT_MARKER = "<__media__>"  # where a model without a projector shows an image (llama-server's)
 
 
+def image_bytes(part: dict[str, Any]) -> bytes:
+    """An image part's bytes: given (an API request's), or read from ``path`` (the window's
+    attachments, read here on the engine thread rather than on the GUI thread)."""
+    if "data" in part:
+        return bytes(part["data"])
+    path = Path(part.get("path", ""))
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImageInputError(f"the image {path.name} could not be read: "
+                              f"{exc.strerror or exc}") from None
+
+
+_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"GIF8", "image/gif"),
+          (b"BM", "image/bmp"))
+
+
+def as_openai(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages with image parts as OpenAI sends them (a remote provider's API): each image
+    an inline ``image_url`` data URL, text as ``text`` parts."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if not isinstance(content, list):
+            out.append(message)
+            continue
+        parts: list[dict[str, Any]] = []
+        for part in content:
+            if part.get("type") != "image":
+                parts.append({"type": "text", "text": str(part.get("text", ""))})
+                continue
+            data = image_bytes(part)
+            mime = next((m for magic, m in _MAGIC if data.startswith(magic)), "image/png")
+            url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        out.append({**message, "content": parts})
+    return out
+
+
 def flatten(messages: list[dict[str, Any]], marker: str
-            ) -> tuple[list[dict[str, Any]], list[bytes]]:
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Messages whose content is a list of parts, as strings (``marker`` where each image
-    goes, which every chat template renders), and the images in prompt order."""
-    images: list[bytes] = []
+    goes, which every chat template renders), and the image parts in prompt order (their
+    bytes are read only when a prompt is tokenized: :func:`image_bytes`)."""
+    images: list[dict[str, Any]] = []
     out: list[dict[str, Any]] = []
     for message in messages:
         content = message.get("content")
@@ -226,7 +282,7 @@ def flatten(messages: list[dict[str, Any]], marker: str
             parts = []
             for part in content:
                 if part.get("type") == "image":
-                    images.append(bytes(part["data"]))
+                    images.append(part)
                     parts.append(marker)
                 else:
                     parts.append(str(part.get("text", "")))

@@ -109,7 +109,8 @@ class ChatRequest:
     # the last message is the assistant's, to be continued (vLLM's continue_final_message)
     continue_final: bool = False
     # Message content may be a list of parts: {"type": "text", "text": str} and
-    # {"type": "image", "data": bytes} (an encoded JPEG/PNG/…), read by the model's projector.
+    # {"type": "image", "data": bytes} (an encoded JPEG/PNG/…) or {"type": "image", "path": str},
+    # read by the model's projector.
 
 
 @dataclass

@@ -71,7 +71,9 @@ def parse_models(provider: str, body: Any) -> list[RemoteModel]:
 def request_body(model_id: str, messages: list[dict[str, Any]], params: SamplingParams,
                  stream: bool = True) -> dict[str, Any]:
     """OpenAI's standard fields only: providers reject llama.cpp's extras (top_k, min_p…)."""
-    body: dict[str, Any] = {"model": model_id, "messages": messages, "stream": stream,
+    from fireside.core.inference.media import as_openai
+
+    body: dict[str, Any] = {"model": model_id, "messages": as_openai(messages), "stream": stream,
                             "temperature": params.temperature, "top_p": params.top_p}
     if stream:
         body["stream_options"] = {"include_usage": True}

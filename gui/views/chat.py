@@ -20,6 +20,7 @@ from fireside.core.store import Conversation, Message, Preset, Store, new_id
 from fireside.gui import markdown, theme
 from fireside.gui.bridge import Bridge
 from fireside.gui.models.conversations import ConversationListModel
+from fireside.gui.views.chat_attach import Attacher
 from fireside.gui.views.chat_banners import Banners
 from fireside.gui.views.chat_composer import Composer
 from fireside.gui.views.chat_header import ChatHeader
@@ -146,6 +147,8 @@ class ChatView(QWidget):
         self.sidebar.search_changed.connect(self.search)
         self.list_model.renamed.connect(self._on_renamed)
         self.composer.send_requested.connect(self.replies.send)
+        self.attacher = Attacher(self.bridge, self.composer, self.store.attachments,
+                                 self.banners, self)
         self.transcript.empty.prompt_chosen.connect(self.composer.submit)
         self.composer.stop_requested.connect(self.replies.stop)
         self.composer.regenerate_requested.connect(self.replies.regenerate)
@@ -252,10 +255,12 @@ class ChatView(QWidget):
         if self.state.conv is not None and self.state.conv.id == conv_id:
             return
         style = _pygments_style()
+        folder = self.store.attachments
 
         def fetch(s: Store) -> tuple[Conversation | None, list[Message], list[Entry]]:
             messages = s.messages(conv_id)  # and the newest page rendered, off the GUI thread
-            return s.conversation(conv_id), messages, prerender(entries_for(messages), style)
+            entries = prerender(entries_for(messages, folder), style)
+            return s.conversation(conv_id), messages, entries
 
         self.store.read(fetch, self._show)
 

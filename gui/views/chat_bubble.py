@@ -7,6 +7,8 @@ the tail segments alone; the frozen ones keep their widgets.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QColor,
@@ -298,6 +300,22 @@ class MessageBubble(SizedCard):
             section.set_seconds(self._thought_s)
             return section
         return rich_label(seg.html, "messageText")
+
+    def set_images(self, thumbs: list[Path]) -> None:
+        """The attached images, as thumbnails above the text."""
+        from fireside.gui.views.chat_attachments import BUBBLE_THUMB_PX, thumbnail
+
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        for i, thumb in enumerate(thumbs):
+            label = thumbnail(thumb, BUBBLE_THUMB_PX)
+            label.setObjectName("messageImage")
+            label.setAccessibleName(f"Attached image {i + 1}")
+            row.addWidget(label)
+        row.addStretch(1)
+        outer = self.inner.layout()
+        assert isinstance(outer, QVBoxLayout)
+        outer.insertLayout(1, row)  # under the speaker line, above the text
 
     def set_thought_seconds(self, seconds: float | None) -> None:
         """How long the model thought before answering ("Thought for 12 s")."""

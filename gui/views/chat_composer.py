@@ -1,20 +1,28 @@
-"""The message box and its buttons: Send (Enter), newline (Shift+Enter), Stop (Esc), Regenerate."""
+"""The message box and its buttons: Send (Enter), newline (Shift+Enter), Stop (Esc), Regenerate,
+and Attach image (also by dropping image files on it or pasting a copied image)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from fireside.gui import icons, theme
+from fireside.gui.views.chat_attachments import AttachmentStrip
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff)"
 
 
 class Composer(QWidget):
@@ -22,6 +30,7 @@ class Composer(QWidget):
     stop_requested = Signal()
     regenerate_requested = Signal()
     edit_cancelled = Signal()
+    attach_requested = Signal(list)  # local image file paths to attach (list[Path])
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +55,9 @@ class Composer(QWidget):
         row.addWidget(self.cancel_edit)
         self.edit_banner.setVisible(False)
         col.addWidget(self.edit_banner)
+        self.attachments = AttachmentStrip()
+        col.addWidget(self.attachments)
+        self.setAcceptDrops(True)
 
         row = QHBoxLayout()
         row.setSpacing(8)
@@ -56,6 +68,15 @@ class Composer(QWidget):
         self.input.setFixedHeight(76)
         self.input.setTabChangesFocus(True)
         self.input.installEventFilter(self)
+        self.attach = QToolButton()
+        self.attach.setObjectName("attachImageButton")
+        self.attach.setAccessibleName("Attach image")
+        self.attach.setToolTip("Attach images for a model that reads them (or drop image "
+                               "files here)")
+        self.attach.setAutoRaise(True)
+        icons.put(self.attach, "attach_image", "text", size=22)
+        self.attach.clicked.connect(self._on_attach)
+        row.addWidget(self.attach, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.input, 1)
 
         buttons = QVBoxLayout()
@@ -106,11 +127,27 @@ class Composer(QWidget):
         return super().eventFilter(watched, event)
 
     @Slot()
+    def _on_attach(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Attach images", "", IMAGE_FILTER)
+        if files:
+            self.attach_requested.emit([Path(f) for f in files])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.attach_requested.emit(paths)
+
+    @Slot()
     def _on_send(self) -> None:
         if not self.send.isEnabled():
             return
         text = self.input.toPlainText().strip()
-        if text:
+        if text or self.attachments.names():
             self.send_requested.emit(text)
 
     def submit(self, text: str) -> None:
@@ -120,6 +157,7 @@ class Composer(QWidget):
 
     def clear(self) -> None:
         self.input.clear()
+        self.attachments.clear()
         self.end_edit()
 
     def begin_edit(self, position: int, text: str) -> None:

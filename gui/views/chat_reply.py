@@ -11,10 +11,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Slot
 
+from fireside.core import attachments
 from fireside.core.inference import reasoning
 from fireside.core.inference.types import Completion
 from fireside.core.remote.providers import split_ref
@@ -84,7 +86,8 @@ class ReplyController(QObject):
     def send(self, text: str) -> None:
         """Send ``text`` (or, while editing, replace that message and resend from there)."""
         state = self.state
-        if state.reply is not None or not text.strip():
+        images = self.composer.attachments.names()
+        if state.reply is not None or not (text.strip() or images):
             return
         if not self.settings.current_model():
             self.banners.show_error("Choose a model in the panel on the right first.")
@@ -93,10 +96,11 @@ class ReplyController(QObject):
         conv = self.hooks.ensure_conversation(text)
         if editing is not None and editing < len(state.messages):
             self.truncate(editing)
-        msg = Message(new_id(), conv.id, len(state.messages), "user", text)
+        msg = Message(new_id(), conv.id, len(state.messages), "user", text, images=images)
         state.messages.append(msg)
         self.store.write(lambda s: s.add_message(msg))  # now: a crash loses only the reply
-        self.transcript.add_message("user", text, msg.position, "You")
+        self.transcript.add_message("user", text, msg.position, "You",
+                                    thumbs(self.store.attachments, images))
         self.composer.clear()
         self.begin()
 
@@ -124,7 +128,8 @@ class ReplyController(QObject):
         # A reasoning model's thinking stays out of the next turn, as its template expects.
         prompt = ([{"role": "system", "content": system}] if system else []) + [
             {"role": m.role, "content": reasoning.answer_only(m.content)
-             if m.role == "assistant" else m.content} for m in state.messages]
+             if m.role == "assistant" else content(m, self.store.attachments)}
+            for m in state.messages]
         state.reply = ReplyState(conv_id=state.conv.id, position=len(state.messages),
                                  model=model, params=self.settings.sampling(), prompt=prompt,
                                  fit=state.conv.sampling.get(FIT_KEY) == "drop_oldest")
@@ -378,12 +383,27 @@ class ReplyController(QObject):
         self.state.reply = None
 
 
-def entries_for(messages: list[Message]) -> list[Entry]:
-    """Transcript entries for stored messages (Markdown not rendered yet)."""
+def entries_for(messages: list[Message], folder: Path) -> list[Entry]:
+    """Transcript entries for stored messages (Markdown not rendered yet); ``folder`` keeps
+    their attached images."""
     return [Entry(m.role, m.content, m.position, speaker_for(m),
                   footer=stats_text(m.stats, m.finish_reason) if m.role == "assistant" else "",
-                  thought_s=_seconds(m.stats.get("thinking_s")))
+                  thought_s=_seconds(m.stats.get("thinking_s")),
+                  images=thumbs(folder, m.images))
             for m in messages if m.role in ("user", "assistant")]
+
+
+def thumbs(folder: Path, names: list[str]) -> list[Path]:
+    return [attachments.thumb_of(folder, n) for n in names]
+
+
+def content(message: Message, folder: Path) -> str | list[dict[str, Any]]:
+    """A user message for the engine: its text, after its images (read from where they are
+    kept, by the engine: never on the GUI thread)."""
+    if not message.images:
+        return message.content
+    return [*({"type": "image", "path": str(attachments.path_of(folder, n))}
+              for n in message.images), {"type": "text", "text": message.content}]
 
 
 def _seconds(value: Any) -> float | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from fireside.core import attachments
 from fireside.core.store import Store
 from fireside.gui.workers import SerialQueue
 
@@ -25,6 +26,7 @@ class ChatStore:
                  on_error: Callable[[str], None]) -> None:
         self._store: Store | None = None  # touched only on the store thread
         self._relay = relay
+        self.attachments = attachments.folder_for(database)  # attached images are kept here
         self._queue = SerialQueue()
         report = relay(on_error)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
@@ -42,6 +43,7 @@ class Entry:
     footer: str = ""
     thought_s: float | None = None  # a reasoning model's thinking time
     dropped: bool = False
+    images: list[Path] = field(default_factory=list)  # thumbnails of attached images
     segs: list[markdown.Segment] | None = None
     widget: QWidget | None = field(default=None, repr=False)
 
@@ -185,8 +187,9 @@ class Transcript(QScrollArea):
         self._trim(keep_bottom=True)
         return entry
 
-    def add_message(self, role: str, text: str, position: int, speaker: str) -> MessageBubble:
-        entry = self.append(Entry(role, text, position, speaker,
+    def add_message(self, role: str, text: str, position: int, speaker: str,
+                    images: list[Path] | None = None) -> MessageBubble:
+        entry = self.append(Entry(role, text, position, speaker, images=images or [],
                                   segs=markdown.segments(text, self._style()) if text else []))
         assert isinstance(entry.widget, MessageBubble)
         return entry.widget
@@ -311,6 +314,8 @@ class Transcript(QScrollArea):
                 bubble.set_thought_seconds(entry.thought_s)
             if entry.dropped:
                 bubble.set_dropped(True)
+            if entry.images:
+                bubble.set_images(entry.images)
             widget = bubble
         entry.widget = widget
         # Lay the text out now, inside the caller's time slice, not in one later pass.
