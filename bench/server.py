@@ -12,10 +12,11 @@ the same way by the same client:
     (target >= 1.0x) and ``-np 1``, and against Fireside's own serial run of the same requests;
   * the window's time to first token through the Bridge, as the chat pane sends it, while 4 API
     streams without ``max_tokens`` run on the same engine (target < 1 s on 2 cores).
-Rounds are interleaved so background load hits every server alike; medians are reported, with
-the machine's load average.
+Rounds are interleaved (the order reversed every other rep) so background load hits every server
+alike; medians are reported, and for the concurrent rounds also the median of each rep's own
+ratio (``_paired``), with the machine's load average.
 
-    .venv/bin/python bench/server.py [--model PATH] [--threads N] [--tokens 128] [--reps 3]
+    .venv/bin/python bench/server.py [--model PATH] [--threads N] [--tokens 128] [--reps 5]
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ def window_ttft(model: Path, threads: int, streams: int = 4) -> float:
     app = QCoreApplication.instance() or QCoreApplication([])
     os.environ["FIRESIDE_HOME"] = tempfile.mkdtemp(prefix="fireside-bench-ttft-")
     ctx = context.build()
+    ctx.share_with_window()  # as the window's process runs it
     ctx.engine.load(model, LoadSettings(n_ctx=N_CTX * SLOTS, parallel=SLOTS,
                                         n_threads=threads), name="bench")
     runner = ServerRunner(ctx.engine, ServerSettings(port=0))
@@ -201,7 +203,7 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--clients", type=int, nargs="+", default=[4, 16])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -222,12 +224,15 @@ def main() -> int:
             wait_ready(base, proc)
         for base, _ in servers.values():  # warm-up: page the weights in, build the caches
             stream_one(base, PROMPTS[0], 16)
-        for _ in range(args.reps):
-            for name, runs in one.items():
+        for rep in range(args.reps):
+            # each rep reverses the order, so a drift in the machine's speed (this 2-core VM
+            # swings +-15% between back-to-back runs of one server) favours no server
+            flip = rep % 2 == 1
+            for name, runs in (reversed(one.items()) if flip else one.items()):
                 runs.append(single(servers[name][0], args.tokens))
             for n in args.clients:
                 serial_runs[n].append(serial(servers["fireside"][0], args.tokens, n))
-                for name, (base, _) in servers.items():
+                for name, (base, _) in (reversed(servers.items()) if flip else servers.items()):
                     agg[f"{name} x{n}"].append(aggregate(base, args.tokens, n))
     finally:
         for _, proc in servers.values():
@@ -246,6 +251,10 @@ def main() -> int:
         ours = med[f"aggregate fireside x{n}"]
         peer = med[f"aggregate llama -np {SLOTS} x{n}"]
         ratios[f"aggregate_x{n}_vs_llama_np{SLOTS}"] = ours / peer
+        # the same rep's runs side by side, then the median: drift between reps cancels
+        ratios[f"aggregate_x{n}_vs_llama_np{SLOTS}_paired"] = statistics.median(
+            a / b for a, b in zip(agg[f"fireside x{n}"], agg[f"llama -np {SLOTS} x{n}"],
+                                  strict=True))
         ratios[f"aggregate_x{n}_vs_llama_np1"] = ours / med[f"aggregate llama -np 1 x{n}"]
         ratios[f"aggregate_x{n}_vs_own_serial"] = ours / med[f"serial x{n} fireside"]
     load = os.getloadavg()

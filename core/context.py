@@ -22,6 +22,7 @@ class AppContext:
     paths: paths_mod.Paths
     library: Library
     settings: SettingsStore
+    window: bool = False  # a window shares the process: the engine gives way to it
     _engine: Engine | None = None
     _remote: Remote | None = None
 
@@ -32,7 +33,15 @@ class AppContext:
             from fireside.core.inference.engine import Engine
 
             self._engine = Engine()
+            if self.window:
+                self._engine.favour_window()
         return self._engine
+
+    def share_with_window(self) -> None:
+        """A window runs in this process: the engine (built now or later) gives way to it."""
+        self.window = True
+        if self._engine is not None:
+            self._engine.favour_window()
 
     @property
     def remote(self) -> Remote:

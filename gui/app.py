@@ -47,6 +47,7 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
 
 def create_window(ctx: context.AppContext) -> MainWindow:
     """A window wired to its own Bridge (the window owns and shuts down the bridge)."""
+    ctx.share_with_window()  # the engine gives way to the GUI thread
     app = QApplication.instance()
     chosen = ctx.settings.read().ui.get("theme", "system")
     if isinstance(app, QApplication) and theme.preference() != chosen:

@@ -87,6 +87,13 @@ class Engine:
     def queued(self) -> int:
         return self._owner.queued
 
+    def favour_window(self) -> None:
+        """A window shares this process: the engine's threads run niced, so its GUI thread
+        never waits behind them (from the engine thread's next start; see ``owner``)."""
+        from fireside.core.inference.owner import ENGINE_NICE
+
+        self._owner.nice = ENGINE_NICE
+
     def add_listener(self, listener: Listener) -> None:
         """``listener(event, model)`` on "loaded"/"unloaded", in the loading thread."""
         with self._state_lock:

@@ -62,20 +62,23 @@ class Scheduler(Protocol):
     def make_way(self, seq: Sequence, running: list[Sequence]) -> list[Sequence]: ...
 
 
-def _yield_to_the_window() -> None:
+def _yield_to_the_window(nice: int) -> None:
     """Run the engine thread, and the llama.cpp worker threads it creates (they inherit it),
-    a few nice levels below the rest of the process.
+    ``nice`` levels below the rest of the process: only where a window shares the process.
 
     On 2 cores the two decode threads keep both busy; the window's GUI thread then waited
     for the scheduler behind them (60 ms stalls while a reply streamed). Niced, they give way
-    the moment the window has work, which is little, so decoding loses next to nothing. Linux
-    sets niceness per thread; elsewhere this would nice the whole process, so it is skipped.
+    the moment the window has work, which is little, so decoding loses next to nothing. A
+    headless server has no window to yield to, and niced it yielded to everything else on
+    the machine instead: its HTTP clients, other programs (llama-server, compared with it,
+    runs at normal priority). Linux sets niceness per thread; elsewhere this would nice the
+    whole process, so it is skipped.
     """
-    if not sys.platform.startswith("linux"):
+    if nice <= 0 or not sys.platform.startswith("linux"):
         return
     try:
         tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + ENGINE_NICE)
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
     except OSError as exc:  # a sandbox that forbids it: run at the normal priority
         log.debug("could not lower the engine thread's priority: %s", exc)
 
@@ -86,6 +89,7 @@ class OwnerThread:
     def __init__(self, scheduler: Scheduler, name: str = "fireside-engine") -> None:
         self._scheduler = scheduler
         self._name = name
+        self.nice = 0  # ENGINE_NICE once a window shares the process (from the next start)
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -167,7 +171,7 @@ class OwnerThread:
 
     # -- the thread ------------------------------------------------------------------------
     def _serve(self, previous: threading.Thread | None) -> None:
-        _yield_to_the_window()
+        _yield_to_the_window(self.nice)
         if previous is not None:  # a closed thread may still be finishing requests
             previous.join()
         backlog: deque[_Call | Sequence] = deque()

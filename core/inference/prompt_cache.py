@@ -41,7 +41,9 @@ class PromptCache:
     def __init__(self, budget: int = BUDGET_BYTES) -> None:
         self.budget = budget
         self.used = 0
-        self._entries: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        # each entry is the buffer llama.cpp wrote into (no copy) and how much it wrote
+        self._entries: OrderedDict[tuple[int, ...], tuple[ctypes.Array[ctypes.c_ubyte], int]] = \
+            OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -62,11 +64,11 @@ class PromptCache:
             return
         # a kept entry that this one extends is redundant: this one serves its prompts too
         for old in [k for k in self._entries if len(k) <= len(key) and key[:len(k)] == k]:
-            self.used -= len(self._entries.pop(old))
-        self._entries[key] = bytes(buf)[:written]
-        self.used += written
+            self.used -= len(self._entries.pop(old)[0])
+        self._entries[key] = (buf, written)
+        self.used += size
         while self.used > self.budget and self._entries:
-            _, dropped = self._entries.popitem(last=False)
+            _, (dropped, _n) = self._entries.popitem(last=False)
             self.used -= len(dropped)
 
     def match(self, tokens: list[int], have: int) -> tuple[int, ...] | None:
@@ -85,11 +87,10 @@ class PromptCache:
     def load(self, ctx: Any, slot: int, key: tuple[int, ...]) -> bool:
         """Copy entry ``key`` into ``slot`` (emptied first); False, the slot left empty, when
         the KV cache has no room for it."""
-        data = self._entries[key]
-        src = (ctypes.c_ubyte * len(data)).from_buffer_copy(data)
+        data, written = self._entries[key]
         mem = llama_cpp.llama_get_memory(ctx)
         llama_cpp.llama_memory_seq_rm(mem, slot, 0, -1)
-        if int(llama_cpp.llama_state_seq_set_data(ctx, src, len(data), slot)) == 0:
+        if int(llama_cpp.llama_state_seq_set_data(ctx, data, written, slot)) == 0:
             llama_cpp.llama_memory_seq_rm(mem, slot, 0, -1)
             log.debug("prompt cache: no room to restore %d tokens", len(key))
             return False

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+from fireside.core import context
 from fireside.core.errors import BadModelFileError, ContextOverflowError, ModelNotLoadedError
 from fireside.core.inference.engine import Engine
+from fireside.core.inference.owner import ENGINE_NICE
 from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
 
 ASK = [{"role": "user", "content": "Name three colours."}]
@@ -121,3 +125,25 @@ def test_held_back_tail() -> None:
 
     assert _held_back("hello wor", ["world"]) == 3
     assert _held_back("hello", ["xyz"]) == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness: Linux")
+def test_the_engine_gives_way_only_to_a_window(app_ctx: context.AppContext) -> None:
+    """Headless (a server), the engine thread runs at the process's priority, as llama-server
+    does; in a window's process it runs ENGINE_NICE lower, so the GUI thread never waits."""
+    def nice_of_engine_thread(engine: Engine) -> int:
+        return engine._owner.call(lambda: os.getpriority(
+            os.PRIO_PROCESS, threading.get_native_id()))
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    headless = app_ctx.engine
+    try:
+        assert nice_of_engine_thread(headless) == base
+    finally:
+        headless.release_thread()
+    windowed = context.build()
+    windowed.share_with_window()
+    try:
+        assert nice_of_engine_thread(windowed.engine) == min(19, base + ENGINE_NICE)
+    finally:
+        windowed.engine.release_thread()
