@@ -16,9 +16,10 @@ from pathlib import Path
 
 from fireside.core.atomic import write_atomic
 from fireside.core.errors import FiresideError
+from fireside.core.inference.media import MAX_IMAGE_BYTES
 
 log = logging.getLogger("fireside.attachments")
-MAX_BYTES = 20 * 1024 * 1024  # the server's per-image limit too
+MAX_BYTES = MAX_IMAGE_BYTES  # what the engine reads of one image
 # What llama.cpp's image reader (stb_image) decodes as it is; other formats are converted to
 # PNG by the window before they are kept.
 NATIVE = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",

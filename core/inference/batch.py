@@ -289,7 +289,12 @@ class Batcher:
                 done.append(seq)
                 continue
             if seq.media is not None:
-                self._read_images(seq)
+                try:
+                    self._read_images(seq)
+                except FiresideError as exc:  # this request's image: it alone ends
+                    seq.error, seq.finish = exc, "error"
+                    done.append(seq)
+                    continue
                 if not seq.filling:
                     continue
             begin = seq.fed

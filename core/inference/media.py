@@ -18,6 +18,7 @@ import base64
 import ctypes
 import hashlib
 import logging
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -27,6 +28,10 @@ from fireside.core.errors import FiresideError, RequestError
 
 log = logging.getLogger("fireside.inference")
 MAX_IMAGES = 16  # images in one request: each costs an encode and hundreds of cells
+MAX_IMAGE_BYTES = 20 * 1024 * 1024  # one image's file (OpenAI's per-image limit)
+# what llama.cpp's image reader is given: the formats it decodes, told by their first bytes
+_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"GIF8", "image/gif"),
+          (b"BM", "image/bmp"))
 
 
 class ImageInputError(RequestError):
@@ -76,9 +81,13 @@ class MediaPrompt:
                 span.chunk = None
 
 
-def placeholder(data: bytes) -> int:
-    """The id an image's positions hold in a slot's token list: negative, per image."""
-    return -1 - int.from_bytes(hashlib.sha256(data).digest()[:4], "little") % (1 << 30)
+def placeholder(image_id: bytes | None) -> int:
+    """The id an image's positions hold in a slot's token list: negative, from the image's
+    sha256 (hex, set as its mtmd id), the same for every chunk (tile) of one image; an image
+    without an id gets one that matches nothing."""
+    if not image_id:
+        return -1 - secrets.randbelow(1 << 30)
+    return -1 - int(image_id[:8], 16) % (1 << 30)
 
 
 class Projector:
@@ -130,21 +139,25 @@ class Projector:
         bitmaps = []
         try:
             for i, data in enumerate(images):
+                if not data.startswith(tuple(magic for magic, _mime in _MAGIC)):
+                    # mtmd's helper would also try the bytes as audio or, with ffmpeg, video
+                    raise ImageInputError(f"image {i + 1} is not a JPEG, PNG, GIF or BMP image")
                 buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
                 bitmap = mtmd_cpp.mtmd_helper_bitmap_init_from_buf(self.ctx, buf, len(data),
                                                                    False)
                 if not bitmap:
-                    raise ImageInputError(f"image {i + 1} could not be decoded (JPEG, PNG, BMP, "
-                                          "GIF, TGA and PSD are read)")
+                    raise ImageInputError(f"image {i + 1} could not be decoded (JPEG, PNG, GIF "
+                                          "and BMP are read)")
                 mtmd_cpp.mtmd_bitmap_set_id(bitmap, hashlib.sha256(data).hexdigest().encode())
                 bitmaps.append(bitmap)
-            return self._chunks(text, images, bitmaps, add_special)
+            return self._chunks(text, bitmaps, add_special)
         finally:
             for bitmap in bitmaps:
                 mtmd_cpp.mtmd_bitmap_free(bitmap)
 
-    def _chunks(self, text: str, images: list[bytes], bitmaps: list[Any],
-                add_special: bool) -> MediaPrompt:
+    def _chunks(self, text: str, bitmaps: list[Any], add_special: bool) -> MediaPrompt:
+        """Text chunks as token ids; each image chunk (a tiling projector makes several per
+        image: an overview and its tiles) as a span of its image's placeholder id."""
         from llama_cpp import mtmd_cpp
 
         data = text.encode("utf-8")
@@ -156,20 +169,26 @@ class Projector:
             if rc != 0:
                 raise ImageInputError(f"the images could not be prepared (mtmd status {rc})")
             prompt = MediaPrompt([])
-            n_image = 0
-            for i in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
-                chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, i)
-                if mtmd_cpp.mtmd_input_chunk_get_type(chunk) == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
-                    n = ctypes.c_size_t(0)
-                    ids = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
-                    prompt.tokens.extend(ids[i] for i in range(n.value))
-                    continue
-                n_tokens = int(mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk))
-                start = len(prompt.tokens)
-                prompt.tokens.extend([placeholder(images[n_image])] * n_tokens)
-                prompt.spans.append(ImageSpan(start, start + n_tokens,
-                                              mtmd_cpp.mtmd_input_chunk_copy(chunk)))
-                n_image += 1
+            try:
+                for c in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
+                    chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, c)
+                    kind = mtmd_cpp.mtmd_input_chunk_get_type(chunk)
+                    if kind == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                        n = ctypes.c_size_t(0)
+                        ids = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
+                        prompt.tokens.extend(ids[k] for k in range(n.value))
+                        continue
+                    if kind != mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_IMAGE:
+                        raise ImageInputError("only images are read here (not audio)")
+                    n_tokens = int(mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk))
+                    start = len(prompt.tokens)
+                    prompt.tokens.extend(
+                        [placeholder(mtmd_cpp.mtmd_input_chunk_get_id(chunk))] * n_tokens)
+                    prompt.spans.append(ImageSpan(start, start + n_tokens,
+                                                  mtmd_cpp.mtmd_input_chunk_copy(chunk)))
+            except BaseException:
+                prompt.close()
+                raise
             return prompt
         finally:
             mtmd_cpp.mtmd_input_chunks_free(chunks)
@@ -236,15 +255,16 @@ def image_bytes(part: dict[str, Any]) -> bytes:
     if "data" in part:
         return bytes(part["data"])
     path = Path(part.get("path", ""))
-    try:
-        return path.read_bytes()
+    try:  # the last component is not followed: a file swapped for a link is refused
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(MAX_IMAGE_BYTES + 1)
     except OSError as exc:
         raise ImageInputError(f"the image {path.name} could not be read: "
                               f"{exc.strerror or exc}") from None
-
-
-_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"GIF8", "image/gif"),
-          (b"BM", "image/bmp"))
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageInputError(f"the image {path.name} is over {MAX_IMAGE_BYTES >> 20} MiB")
+    return data
 
 
 def as_openai(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

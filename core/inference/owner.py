@@ -241,6 +241,8 @@ class OwnerThread:
             backlog.popleft()
             if self._started(item.future):
                 self._start(item, running)
+            else:  # cancelled while it waited: what its prompt holds (images) goes now
+                item.close()
             backlog.extendleft(reversed(way))  # the paused go first once room frees
 
     def _start(self, item: Sequence, running: list[Sequence]) -> None:

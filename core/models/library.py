@@ -306,12 +306,20 @@ class Library:
                                            f"{ref} stays in the library") from exc
                 parent = Path(entry.files[0]).parent
                 if parent != self.models_dir and parent.is_relative_to(self.models_dir):
-                    try:
-                        parent.rmdir()
-                    except OSError:
-                        pass
+                    self._drop_folder(parent, entries)
             self._save_index(entries)
             return model
+
+    def _drop_folder(self, folder: Path, entries: dict[str, LibraryEntry]) -> None:
+        """The removed model's folder goes once nothing is left in it; a vision projector
+        no remaining model in that folder uses goes with the last model."""
+        try:
+            if not any(Path(f).parent == folder for e in entries.values() for f in e.files):
+                for projector in [p for p in folder.iterdir() if is_projector(p)]:
+                    projector.unlink(missing_ok=True)
+            folder.rmdir()
+        except OSError:  # something else is still there: the folder stays
+            pass
 
     def touch(self, name: str) -> None:
         with self._lock, locked(self.index_file):

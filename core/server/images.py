@@ -1,4 +1,5 @@
-"""Images in API requests: where their bytes come from, checked before a request is queued.
+"""Images in API requests: where their bytes come from, checked before a request is queued
+(a ``file://`` image is then read by the engine, off the event loop).
 
 Accepted as Ollama and LM Studio accept them: inline, as a ``data:image/…;base64,`` URL (or
 bare base64, as llama-server takes it). ``file://`` paths are read only under the folder the
@@ -15,10 +16,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from fireside.core.inference.media import MAX_IMAGE_BYTES
 from fireside.core.server.params import ApiError, bad
 
 log = logging.getLogger("fireside.server")
-MAX_IMAGE_BYTES = 20 * 1024 * 1024  # OpenAI's per-image limit
 
 
 def image_part(url: Any, param: str, media_path: str) -> dict[str, Any]:
@@ -27,16 +28,17 @@ def image_part(url: Any, param: str, media_path: str) -> dict[str, Any]:
         url = url.get("url")
     if not isinstance(url, str) or not url:
         raise bad(param, "an image part needs an 'image_url' with a 'url'")
-    return {"type": "image", "data": read(url, param, media_path)}
-
-
-def read(url: str, param: str, media_path: str) -> bytes:
-    """The bytes ``url`` names: a data URL, bare base64, or a file under ``media_path``."""
     if url.startswith(("http://", "https://")):
         raise bad(param, "image URLs are not fetched by the local server: send the image "
                   "inline as a data URL (data:image/png;base64,…)")
-    if url.startswith("file://"):
-        return _local(url.removeprefix("file://"), param, media_path)
+    if url.startswith("file://"):  # checked here, read by the engine (not on the event loop)
+        return {"type": "image", "path": str(_local(url.removeprefix("file://"), param,
+                                                      media_path))}
+    return {"type": "image", "data": _inline(url, param)}
+
+
+def _inline(url: str, param: str) -> bytes:
+    """The bytes of a data URL or of bare base64."""
     if url.startswith("data:"):
         head, sep, payload = url.partition(",")
         if not sep or not head.startswith("data:image/") or not head.endswith(";base64"):
@@ -58,7 +60,7 @@ def _base64(text: str, param: str) -> bytes:
     return data
 
 
-def _local(name: str, param: str, media_path: str) -> bytes:
+def _local(name: str, param: str, media_path: str) -> Path:
     """A file under ``media_path``: no '..', no way out through a link."""
     if not media_path:
         raise bad(param, "file:// image URLs are not allowed: the server was started without "
@@ -70,10 +72,7 @@ def _local(name: str, param: str, media_path: str) -> bytes:
     path = root.joinpath(*parts).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise bad(param, f"no such image under the media folder: {name}")
-    try:
-        if path.stat().st_size > MAX_IMAGE_BYTES:
-            raise ApiError(413, f"an image may be at most {MAX_IMAGE_BYTES >> 20} MiB",
-                           param=param)
-        return path.read_bytes()
-    except OSError as exc:
-        raise bad(param, f"the image could not be read: {exc.strerror}") from None
+    if path.stat().st_size > MAX_IMAGE_BYTES:
+        raise ApiError(413, f"an image may be at most {MAX_IMAGE_BYTES >> 20} MiB",
+                       param=param)
+    return path

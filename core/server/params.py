@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from fireside.core.inference.media import MAX_IMAGES
 from fireside.core.inference.probs import MAX_TOP
 from fireside.core.inference.types import SamplingParams
 
@@ -249,6 +250,10 @@ def messages(body: dict[str, Any], media_path: str = "") -> list[dict[str, Any]]
         clean["role"] = "system" if message["role"] == "developer" else message["role"]
         clean["content"] = _content(message.get("content"), i, clean["role"], media_path)
         out.append(clean)
+    images = sum(isinstance(m["content"], list) and sum(p["type"] == "image"
+                                                        for p in m["content"]) for m in out)
+    if images > MAX_IMAGES:
+        raise bad("messages", f"at most {MAX_IMAGES} images per request ({images} sent)")
     return out
 
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QSplitter, QVBoxLayout, QWidget
 
+from fireside.core.attachments import thumb_of
 from fireside.core.llama_log import LlamaLog
 from fireside.core.store import Conversation, Message, Preset, Store, new_id
 from fireside.gui import markdown, theme
@@ -354,6 +355,9 @@ class ChatView(QWidget):
         msg = next((m for m in self.state.messages if m.position == position), None)
         if msg is not None and msg.role == "user":
             self.composer.begin_edit(position, msg.content)
+            for i, name in enumerate(msg.images):  # its images go with the resent text
+                self.composer.attachments.add(name, f"image {i + 1}",
+                                              thumb_of(self.store.attachments, name))
 
     @Slot()
     def _on_escape(self) -> None:
@@ -362,8 +366,7 @@ class ChatView(QWidget):
         elif self.header.find_bar.isVisible():
             self.header.find_bar.close_bar()
         elif self.composer.editing_position is not None:
-            self.composer.end_edit()
-            self.composer.input.clear()
+            self.composer.clear()
 
     @Slot()
     def _on_fresh_chat(self) -> None:

@@ -20,12 +20,14 @@ class Attacher(QObject):
         self.composer = composer
         self.folder = folder
         self.banners = banners
+        self._pending = 0  # batches being prepared: Send waits for all of them
         composer.attach_requested.connect(self.attach)
 
     @Slot(list)
     def attach(self, paths: list[Path]) -> None:
         """Decode, copy and thumbnail off the GUI thread (a 20 MiB photo takes a while)."""
         folder = self.folder
+        self._pending += 1
         self.composer.send.setEnabled(False)  # until the images are ready to go with it
         self.bridge.submit(lambda: images.prepare_all(list(paths), folder), self._ready,
                            self._failed)
@@ -39,7 +41,9 @@ class Attacher(QObject):
             self.banners.show_error("Not attached: " + "; ".join(refused))
 
     def _ended(self) -> None:
-        self.composer.send.setEnabled(self.composer.stop.isHidden())
+        self._pending -= 1
+        if self._pending == 0:
+            self.composer.send.setEnabled(self.composer.stop.isHidden())
 
     def _failed(self, message: str) -> None:
         self._ended()

@@ -1,5 +1,5 @@
 """The message box and its buttons: Send (Enter), newline (Shift+Enter), Stop (Esc), Regenerate,
-and Attach image (also by dropping image files on it or pasting a copied image)."""
+and Attach image (also by dropping image files on the composer, the message box included)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,8 @@ class Composer(QWidget):
         self.input.setFixedHeight(76)
         self.input.setTabChangesFocus(True)
         self.input.installEventFilter(self)
+        self.input.setAcceptDrops(False)  # a dropped file attaches (the composer's drop), not
+        # its path typed into the box
         self.attach = QToolButton()
         self.attach.setObjectName("attachImageButton")
         self.attach.setAccessibleName("Attach image")
@@ -162,6 +164,7 @@ class Composer(QWidget):
 
     def begin_edit(self, position: int, text: str) -> None:
         self.editing_position = position
+        self.attachments.clear()  # the edited message's own images are put back by the pane
         self.input.setPlainText(text)
         self.edit_banner.setVisible(True)
         self.send.setText("Resend")
@@ -174,8 +177,7 @@ class Composer(QWidget):
 
     @Slot()
     def _on_cancel_edit(self) -> None:
-        self.end_edit()
-        self.input.clear()
+        self.clear()
         self.edit_cancelled.emit()
 
     def set_generating(self, generating: bool, can_regenerate: bool) -> None:

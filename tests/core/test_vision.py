@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,8 +93,10 @@ def test_image_and_text_requests_share_the_batch(vision: Engine) -> None:
 
 
 def test_bad_images_are_refused_clearly(vision: Engine) -> None:
-    with pytest.raises(media.ImageInputError, match="could not be decoded"):
+    with pytest.raises(media.ImageInputError, match="not a JPEG, PNG, GIF or BMP"):
         vision.submit(ChatRequest(ask(b"not an image at all"))).result()
+    with pytest.raises(media.ImageInputError, match="could not be decoded"):
+        vision.submit(ChatRequest(ask(RED[:40]))).result()  # a PNG cut short
     # the engine is unharmed
     ok = vision.submit(ChatRequest(ask(RED), SamplingParams(max_tokens=2))).result()
     assert ok.stats.completion_tokens >= 1
@@ -122,6 +125,50 @@ def test_projector_off_and_a_broken_projector_leave_text(vision_files: tuple[Pat
         assert text.stats.completion_tokens >= 1
         with pytest.raises(media.ImageInputError, match="could not load the projector"):
             eng.submit(ChatRequest(ask(RED))).result()
+    finally:
+        eng.unload()
+
+
+def test_a_tiling_projector_reads_an_image_in_several_chunks(tmp_path: Path) -> None:
+    """LLaVA-1.6-style grids (MiniCPM-V, Idefics3 and others slice too): one image is an
+    overview and tiles, several mtmd chunks sharing one placeholder id."""
+    model, _ = write_vision_pair(tmp_path, tiles=True)
+    eng = Engine()
+    try:
+        eng.load(model, LoadSettings(n_ctx=2048, parallel=1))
+        wide = png(64, 48, (10, 200, 30))
+        params = SamplingParams(max_tokens=2, seed=3, temperature=0.0)
+        first = eng.submit(ChatRequest(ask(wide), params)).result()
+        assert first.stats.prompt_tokens >= 3 * IMAGE_TOKENS  # more than the overview alone
+        again = eng.submit(ChatRequest(ask(wide), params)).result()
+        assert again.stats.prefill_tokens <= 1 and again.text == first.text
+        with pytest.raises(media.ImageInputError, match="not a JPEG, PNG, GIF or BMP"):
+            eng.submit(ChatRequest(ask(b"RIFF\0\0\0\0WAVEfmt "))).result()
+    finally:
+        eng.unload()
+
+
+def test_a_request_cancelled_in_the_queue_lets_its_images_go(
+        vision_files: tuple[Path, Path]) -> None:
+    """Prepared while it waited (its images tokenized), then cancelled: its mtmd chunks are
+    freed when the queue reaches it, not kept for the life of the process."""
+    eng = Engine()
+    try:
+        eng.load(vision_files[0], LoadSettings(n_ctx=4096, parallel=1))
+        running = eng.submit(ChatRequest([{"role": "user", "content": "Count."}],
+                                          SamplingParams(max_tokens=3000, stop=[])))
+        queued = eng.submit(ChatRequest(ask(RED), SamplingParams(max_tokens=4)))
+        seq = queued._seq
+        deadline = time.monotonic() + 30
+        while seq.media is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert seq.media is not None  # its images were read while it waited
+        queued.cancel()
+        running.result(timeout=120)
+        deadline = time.monotonic() + 10
+        while seq.media is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert seq.media is None
     finally:
         eng.unload()
 

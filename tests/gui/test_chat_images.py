@@ -70,6 +70,11 @@ def test_an_attached_image_goes_to_a_vision_model_and_stays(
         assert [(store.attachments / n).read_bytes() for n in kept] == [RED, BLUE]
     finally:
         store.close()
+    # Edit puts the message's images back as chips, so the resent message keeps them
+    chat.transcript.bubbles()[0].edit_requested.emit(0)
+    assert len(composer.attachments.names()) == 2
+    composer.clear()
+    assert composer.editing_position is None and composer.attachments.names() == []
     red.unlink()  # the conversation no longer needs the original
     conv_id = chat.conv.id
     chat.new_conversation()

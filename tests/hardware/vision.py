@@ -22,9 +22,10 @@ CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }
           "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
-def write_projector(path: Path, *, text_emb: int = EMB) -> Path:
+def write_projector(path: Path, *, text_emb: int = EMB, tiles: bool = False) -> Path:
     """The ``mmproj`` file: clip.* keys and v.* / mm.* tensors as llama.cpp's converter
-    writes them for LLaVA (``clip.projector_type`` "mlp")."""
+    writes them for LLaVA (``clip.projector_type`` "mlp"). ``tiles``: LLaVA-1.6's grid
+    pinpoints, so an image is read as an overview and tiles (several mtmd chunks)."""
     rng = np.random.default_rng(1)
 
     def w(*shape: int) -> np.ndarray:
@@ -50,6 +51,10 @@ def write_projector(path: Path, *, text_emb: int = EMB) -> Path:
     kv("clip.vision.attention.layer_norm_epsilon", 1e-5, V.FLOAT32)
     kv("clip.vision.image_mean", [0.5, 0.5, 0.5], V.ARRAY, sub_type=V.FLOAT32)
     kv("clip.vision.image_std", [0.5, 0.5, 0.5], V.ARRAY, sub_type=V.FLOAT32)
+    if tiles:
+        kv("clip.vision.image_grid_pinpoints", [IMAGE, 2 * IMAGE, 2 * IMAGE, IMAGE,
+                                                2 * IMAGE, 2 * IMAGE], V.ARRAY, sub_type=V.INT32)
+        kv("clip.vision.mm_patch_merge_type", "spatial_unpad", V.STRING)
     writer.add_tensor("v.patch_embd.weight", w(V_EMB, 3, PATCH, PATCH))
     writer.add_tensor("v.class_embd", w(V_EMB))
     writer.add_tensor("v.position_embd.weight", w(IMAGE_TOKENS + 1, V_EMB))
@@ -78,10 +83,10 @@ def write_projector(path: Path, *, text_emb: int = EMB) -> Path:
     return path
 
 
-def write_vision_pair(folder: Path) -> tuple[Path, Path]:
+def write_vision_pair(folder: Path, *, tiles: bool = False) -> tuple[Path, Path]:
     """``folder/tiny-vision.gguf`` (a ChatML template) and ``folder/mmproj-tiny-vision.gguf``
     beside it, where LM Studio and Fireside look for a model's projector."""
     folder.mkdir(parents=True, exist_ok=True)
     model = write(folder / "tiny-vision.gguf", "llama", blocks=2,
                   extra={"tokenizer.chat_template": (CHATML, V.STRING, None)})
-    return model, write_projector(folder / "mmproj-tiny-vision.gguf")
+    return model, write_projector(folder / "mmproj-tiny-vision.gguf", tiles=tiles)

@@ -56,3 +56,6 @@ def test_the_projector_comes_with_the_model(vision_repo: str, config: HubConfig,
         assert engine.load(model.path, LoadSettings(n_ctx=256, parallel=1)).projector
     finally:
         engine.unload()
+    # removing the repo's last model takes its projector (and the folder) with it
+    app_ctx.library.remove(model.name)
+    assert not model.path.parent.exists()

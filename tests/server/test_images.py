@@ -81,7 +81,8 @@ def test_openai_client_sends_a_data_url(vision_server: ServerRunner) -> None:
     ("https://example.com/cat.png", 400, "not fetched"),
     ("data:text/plain;base64,aGk=", 400, "data URL"),
     ("data:image/png;base64,!!!", 400, "base64"),
-    ("data:image/png;base64," + base64.b64encode(b"garbage").decode(), 400, "decoded"),
+    ("data:image/png;base64," + base64.b64encode(b"garbage").decode(), 400, "not a JPEG"),
+    ("data:image/png;base64," + base64.b64encode(RED[:40]).decode(), 400, "decoded"),
 ])
 def test_image_urls(vision_server: ServerRunner, url: str, status: int, says: str) -> None:
     r = _chat(vision_server, _user(_image(url)))
@@ -135,3 +136,9 @@ def test_a_text_model_says_it_cannot_see(server: ServerRunner, model_name: str) 
     assert "image input is not supported" in r.json()["error"]["message"]
     props = httpx.get(server.base_url.removesuffix("/v1") + "/props").json()
     assert props["modalities"]["vision"] is False
+
+
+def test_more_than_16_images_are_refused_before_any_is_read(vision_server: ServerRunner
+                                                            ) -> None:
+    r = _chat(vision_server, _user(*[_image("file://pics/red.png")] * 17))
+    assert r.status_code == 400 and "at most 16 images" in r.json()["error"]["message"]
