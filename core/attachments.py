@@ -19,11 +19,9 @@ from fireside.core.errors import FiresideError
 from fireside.core.inference.media import MAX_IMAGE_BYTES
 
 log = logging.getLogger("fireside.attachments")
-MAX_BYTES = MAX_IMAGE_BYTES  # what the engine reads of one image
 # What llama.cpp's image reader (stb_image) decodes as it is; other formats are converted to
 # PNG by the window before they are kept.
-NATIVE = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-          ".bmp": "image/bmp", ".gif": "image/gif"}
+NATIVE = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
 THUMB_SUFFIX = ".thumb.png"
 _NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpe?g|bmp|gif)$")
 
@@ -37,9 +35,9 @@ def save(folder: Path, data: bytes, suffix: str) -> str:
     suffix = suffix.lower()
     if suffix not in NATIVE:
         raise FiresideError(f"{suffix or 'this'} images are not kept as they are: convert to PNG")
-    if len(data) > MAX_BYTES:
+    if len(data) > MAX_IMAGE_BYTES:
         raise FiresideError(f"the image is {len(data) >> 20} MiB; at most "
-                            f"{MAX_BYTES >> 20} MiB can be attached")
+                            f"{MAX_IMAGE_BYTES >> 20} MiB can be attached")
     name = hashlib.sha256(data).hexdigest()[:32] + suffix
     path = folder / name
     if not path.exists():

@@ -17,6 +17,7 @@ from PySide6.QtGui import QImage, QImageWriter
 
 from fireside.core import attachments
 from fireside.core.errors import FiresideError
+from fireside.core.inference.media import MAX_IMAGE_BYTES
 
 THUMB_PX = 160  # the longer side of a thumbnail (shown at up to 120 px, sharp on HiDPI)
 
@@ -43,9 +44,9 @@ def prepare(path: Path, folder: Path) -> Attached:
         size = path.stat().st_size
     except OSError as exc:
         raise FiresideError(f"{path.name}: {exc.strerror or exc}") from None
-    if size > attachments.MAX_BYTES:
+    if size > MAX_IMAGE_BYTES:
         raise FiresideError(f"{path.name} is {size >> 20} MiB; images up to "
-                            f"{attachments.MAX_BYTES >> 20} MiB can be attached")
+                            f"{MAX_IMAGE_BYTES >> 20} MiB can be attached")
     data = path.read_bytes()
     image = QImage.fromData(data)
     if image.isNull():

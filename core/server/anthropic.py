@@ -127,14 +127,6 @@ def _image(block: dict[str, Any], where: str) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
-def _joined(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    """Text parts as one string (every template renders it); the parts as they are when an
-    image is among them."""
-    if any(p["type"] != "text" for p in parts):
-        return parts
-    return "".join(p["text"] for p in parts)
-
-
 def _result(value: Any, where: str) -> str | list[dict[str, Any]]:
     """A tool result's content: a string, or text and image blocks."""
     if not isinstance(value, list):
@@ -145,7 +137,7 @@ def _result(value: Any, where: str) -> str | list[dict[str, Any]]:
             parts.append(_image(block, f"{where}[{k}]"))
         else:
             parts.append({"type": "text", "text": _text([block], where)})
-    return _joined(parts)
+    return P.joined(parts)
 
 
 def _message(message: Any, i: int) -> list[dict[str, Any]]:
@@ -191,9 +183,9 @@ def _message(message: Any, i: int) -> list[dict[str, Any]]:
             raise bad(where, _unsupported(block))
     out = list(results)
     if calls:
-        out.append({"role": "assistant", "content": _joined(parts), "tool_calls": calls})
+        out.append({"role": "assistant", "content": P.joined(parts), "tool_calls": calls})
     elif parts or thoughts or not results:
-        out.append({"role": role, "content": _joined(parts)})
+        out.append({"role": role, "content": P.joined(parts)})
     if thoughts:
         # interleaved thinking: the template decides (Qwen3 keeps the current turn's)
         out[-1]["reasoning_content"] = "\n".join(thoughts)

@@ -229,7 +229,13 @@ def _content(content: Any, index: int, role: str, media_path: str) -> str | list
         else:
             raise bad(param, f"content parts of type {kind!r} are not supported "
                       "(text and image_url are)")
-    if any(p["type"] == "image" for p in parts):
+    return joined(parts)
+
+
+def joined(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """Text parts as one string (every template renders it); the parts as they are when an
+    image is among them."""
+    if any(p["type"] != "text" for p in parts):
         return parts
     return "".join(p["text"] for p in parts)
 

@@ -49,9 +49,7 @@ def _content(value: Any, param: str) -> str | list[dict[str, Any]]:
             else:
                 raise bad(param, "only input_text, output_text and input_image content is "
                           "supported by this model")
-        if any(p["type"] != "text" for p in parts):
-            return parts
-        return "".join(p["text"] for p in parts)
+        return P.joined(parts)
     raise bad(param, f"'{param}' must be a string or a list of content parts")
 
 
