@@ -89,9 +89,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     engine = LoadSettings()  # the engine's slots and window caches, as a load would have them
     result = estimate.fit(model.meta, hw, n_ctx=args.ctx, n_gpu_layers=args.gpu_layers,
                           kv_type=args.kv_type, n_batch=args.batch, swa_full=engine.swa_full,
-                          n_seq=engine.parallel)
+                          n_seq=engine.slots(model.meta.sliding_window))
     devices = offload.device_split(model.meta, result.estimate, hw, swa_full=engine.swa_full,
-                                   n_seq=engine.parallel)
+                                   n_seq=engine.slots(model.meta.sliding_window))
     data: dict[str, Any] = {"model": model.name, **result.to_json(),
                             "devices": [d.to_json() for d in devices]}
     if args.measure:

@@ -36,8 +36,9 @@ def register(sub: Any) -> None:
                    help=f"GPU layers for --model: {CHOICES_HELP.replace('; default', '')}; "
                         "default: the model's saved settings, else auto")
     p.add_argument("--parallel", type=int, default=None, metavar="N",
-                   help="requests decoded together for --model (default 4; 1 = one at a "
-                        "time). They share the context rather than splitting it")
+                   help="requests decoded together for --model (default 8, or 4 for a "
+                        "sliding-window model; 1 = one at a time). They share the context "
+                        "rather than splitting it")
     p.add_argument("--max-tokens", type=int, default=None, metavar="N",
                    help="tokens a reply may run to when its request names no limit (like "
                         "llama-server's -n; default: none for chat, 16 for /v1/completions)")

@@ -389,7 +389,7 @@ def check_load(meta: ModelMeta, settings: LoadSettings, hw: HardwareInfo, *,
     user explicitly overrides (then it is allowed and the reason is kept for a warning)."""
     result = fit(meta, hw, n_ctx=settings.n_ctx, n_gpu_layers=settings.n_gpu_layers,
                  kv_type=settings.kv_cache_type, n_batch=settings.n_batch,
-                 swa_full=settings.swa_full, n_seq=settings.parallel,
+                 swa_full=settings.swa_full, n_seq=settings.slots(meta.sliding_window),
                  reclaim_bytes=reclaim_bytes)
     if result.verdict != "too_large":
         return LoadCheck(True, False, result.reason, result)

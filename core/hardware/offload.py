@@ -72,7 +72,7 @@ def resolve(requested: int | None, meta: ModelMeta | None, settings: LoadSetting
         return Offload(MAX, "GPU layers auto: no header to estimate from, offloading all")
     result = estimate.fit(meta, hw, n_ctx=settings.n_ctx, n_gpu_layers=None,
                           kv_type=settings.kv_cache_type, n_batch=settings.n_batch,
-                          swa_full=settings.swa_full, n_seq=settings.parallel,
+                          swa_full=settings.swa_full, n_seq=settings.slots(meta.sliding_window),
                           reclaim_bytes=reclaim_bytes)
     total = meta.block_count + 1
     n, vram = result.gpu_layers, human_bytes(result.estimate.vram_bytes)

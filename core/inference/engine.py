@@ -141,7 +141,7 @@ class Engine:
         # llama.cpp only quantizes the V cache with flash attention on.
         flash = settings.flash_attn or settings.kv_cache_type != "f16"
         start = time.perf_counter()
-        slots = max(1, settings.parallel)
+        slots = settings.slots(meta.sliding_window)
         kwargs: dict[str, Any] = dict(
             # with several slots the real context is made by widen_context(); this first one
             # is a placeholder kept small so the KV cache is never allocated twice

@@ -143,7 +143,7 @@ def sampling(body: dict[str, Any]) -> SamplingParams:
     return params
 
 
-MAX_CHOICES = 8  # n: parallel sequences of one batch (the engine runs 4 at once by default)
+MAX_CHOICES = 8  # n: parallel sequences of one batch (the engine runs 8 at once by default)
 
 
 def choices(body: dict[str, Any]) -> int:

@@ -89,9 +89,11 @@ class LoadSettingsDialog(QDialog):
         for b in (64, 128, 256, 512, 1024, 2048):
             self.batch.addItem(str(b), b)
         self.parallel = named(QSpinBox(), "parallel", "Parallel requests")
-        self.parallel.setRange(1, 16)
+        self.parallel.setRange(0, 16)
+        self.parallel.setSpecialValueText("auto")
         self.parallel.setToolTip("Requests answered at the same time (chat and the local "
-                                 "server). They share the context; 1 answers one at a time.")
+                                 "server). They share the context; 1 answers one at a time; "
+                                 "auto: 8, or 4 for a sliding-window model.")
         self.flash = named(QCheckBox("Flash attention"), "flashAttn", "Flash attention")
         self.kv_type = named(QComboBox(), "kvType", "KV cache type")
         for t in KV_CACHE_TYPES:

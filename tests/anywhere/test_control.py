@@ -88,11 +88,11 @@ def test_load_unload_ps_against_a_running_server(installed_starter: Path,
         assert ps.returncode == 0, ps.stderr
         status = json.loads(ps.stdout)
         assert status["model"] == starter.NAME and status["n_ctx"] == 1024
-        assert status["slots"] == {"busy": 0, "total": 4} and status["queued"] == 0
+        assert status["slots"] == {"busy": 0, "total": 8} and status["queued"] == 0
         assert status["memory"]["estimate_bytes"] > 0
         assert status["memory"]["process_rss_bytes"] > 0
         human = _fireside("ps")
-        for label in ("model", "memory", "slots", "queue", "0 of 4 busy"):
+        for label in ("model", "memory", "slots", "queue", "0 of 8 busy"):
             assert label in human.stdout
         unloaded = _fireside("unload", "--json")
         assert unloaded.returncode == 0 and json.loads(unloaded.stdout) == {

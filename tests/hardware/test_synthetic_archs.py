@@ -1,10 +1,11 @@
 """The estimator against llama.cpp itself, on tiny synthetic GGUFs of several architectures.
 
-Each file is loaded in a fresh process (``measure_fresh``, the engine's defaults: 4 slots,
-flash attention, window-sized SWA caches) and llama.cpp's own "KV buffer size" and "compute
-buffer size" are held against the prediction. Reproduces issue 17's findings: OpenELM's
-per-layer head counts were charged at their maximum, gemma2/gemma3 files without a pattern key
-got no sliding-window layers, and the compute buffer did not grow with the context.
+Each file is loaded in a fresh process (``measure_fresh``, the engine's defaults: 8 slots, or
+4 with a sliding window, flash attention, window-sized SWA caches) and llama.cpp's own "KV
+buffer size" and "compute buffer size" are held against the prediction. Reproduces issue
+17's findings: OpenELM's per-layer head counts were charged at their maximum, gemma2/gemma3
+files without a pattern key got no sliding-window layers, and the compute buffer did not grow
+with the context.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from fireside.core.hardware import estimate
 from fireside.core.hardware.measure import measure_fresh
+from fireside.core.inference.engine import Engine
 from fireside.core.inference.types import LoadSettings
 from fireside.core.models.meta import read_meta
 
@@ -40,7 +42,8 @@ def test_kv_and_compute_match_llama_cpp_in_a_fresh_process(files: dict[str, Path
                                                            name: str) -> None:
     meta = read_meta(files[name])
     settings = LoadSettings(n_ctx=CTX)
-    predicted = estimate.estimate(meta, CTX, swa_full=settings.swa_full, n_seq=settings.parallel)
+    predicted = estimate.estimate(meta, CTX, swa_full=settings.swa_full,
+                                  n_seq=settings.slots(meta.sliding_window))
     buffers = measure_fresh(files[name], settings, tokens=2)["llama_buffers"]
     assert _close(predicted.kv_cache_bytes, buffers["CPU KV"]), (predicted, buffers)
     assert _close(predicted.compute_buffer_bytes, buffers["CPU compute"]), (predicted, buffers)
@@ -85,3 +88,17 @@ def test_compute_buffer_grows_with_context_when_the_mask_dominates(
     small = estimate.estimate(meta, 1024).compute_buffer_bytes
     big = estimate.estimate(meta, 8192).compute_buffer_bytes
     assert big - small == 2 * 512 * (8192 - 1024)  # one f16 mask cell per ubatch token
+
+
+def test_the_default_slot_count_is_8_or_4_with_a_sliding_window(files: dict[str, Path]) -> None:
+    """``parallel`` 0: 8 slots where they cost no memory; llama-server's 4 where every slot
+    adds a window to the sliding-window cache; a number the user set is kept."""
+    eng = Engine()
+    try:
+        for name, want in (("llama-gqa", 8), ("gemma3-builtin-pattern", 4)):
+            eng.load(files[name], LoadSettings(n_ctx=1024))
+            assert len(eng.slots()) == want, name
+        eng.load(files["gemma3-builtin-pattern"], LoadSettings(n_ctx=1024, parallel=3))
+        assert len(eng.slots()) == 3
+    finally:
+        eng.unload()
