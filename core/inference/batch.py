@@ -36,6 +36,7 @@ import time
 from typing import Any
 
 import llama_cpp
+import numpy as np
 
 from fireside.core.errors import FiresideError
 from fireside.core.inference import probs, sampler
@@ -82,6 +83,7 @@ class Batcher:
         self.projector = projector  # reads the images of requests that have them
         self.ctx = llm._ctx.ctx
         self.vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
+        self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
         self.n_swa = int(llama_cpp.llama_model_n_swa(llm._model.model))
         self.n_ctx = n_ctx
         self.n_batch = max(n_batch, n_slots)
@@ -257,6 +259,7 @@ class Batcher:
             # the window's "random" replies (no Llama._seed / set_seed() state is used). Built
             # before a slot is claimed: a bad grammar or bias fails this request alone.
             seq.sampler = sampler.build(self.llm, self.vocab, seq.params, seq.grammar)
+            seq.greedy = sampler.plain_greedy(seq.params, seq.grammar)
         # a request paused after its first token has that token ready: nothing to sample
         sample = seq.next_token < 0
         tokens = seq.tokens + seq.decoded
@@ -345,6 +348,9 @@ class Batcher:
         when it asked for them)."""
         top = seq.params.logprobs
         if top is None:
+            if seq.greedy:  # the chain's answer, without its per-token candidate array
+                logits = llama_cpp.llama_get_logits_ith(self.ctx, row)
+                return int(np.ctypeslib.as_array(logits, shape=(self.n_vocab,)).argmax())
             return int(seq.sampler.sample(self.llm._ctx, row))
         if seq.params.post_sampling_probs:
             token, prob = probs.sample_with_probs(seq.sampler.sampler, self.ctx, self.vocab,

@@ -30,6 +30,7 @@ from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol, TypeAlias, TypeVar
 
+from fireside.core.inference.handle import hold_wakes, release_wakes
 from fireside.core.inference.sequence import Sequence
 from fireside.core.inference.types import CancelToken
 
@@ -178,7 +179,10 @@ class OwnerThread:
         running: list[Sequence] = []
         self.running = running  # read by status pages (a snapshot copy; the GIL keeps it whole)
         closing = False
+        hold_wakes()  # handles' wake-ups go out together, before each decode
         while True:
+            if not running:  # no decode next (idle, or a call to run): nothing to wait for
+                release_wakes()
             if not closing:
                 closing = self._pull(backlog, block=not running and not backlog)
             self._admit(backlog, running)
@@ -186,8 +190,10 @@ class OwnerThread:
                 # preempted requests wait at the front: they resume first when room frees
                 backlog.extendleft(reversed(self._scheduler.make_room(running)))
             if running:
+                release_wakes()
                 self._step(running)
             elif closing and not backlog:
+                release_wakes()
                 return
 
     def _pull(self, backlog: deque[_Call | Sequence], *, block: bool) -> bool:

@@ -57,6 +57,7 @@ class Sequence:
         self.max_tokens = 0
         self.slot = -1
         self.sampler: Any = None
+        self.greedy = False  # its chain only picks the likeliest token (sampler.plain_greedy)
         self.next_token = -1  # sampled, not yet decoded
         self.finish = ""
         self.count = 0

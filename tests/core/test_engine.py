@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
@@ -11,6 +12,7 @@ import pytest
 
 from fireside.core import context
 from fireside.core.errors import BadModelFileError, ContextOverflowError, ModelNotLoadedError
+from fireside.core.inference import sampler
 from fireside.core.inference.engine import Engine
 from fireside.core.inference.owner import ENGINE_NICE
 from fireside.core.inference.types import CancelToken, LoadSettings, SamplingParams
@@ -33,6 +35,17 @@ def test_stream_matches_text_and_stats(engine: Engine) -> None:
 def test_seed_makes_answers_repeatable(engine: Engine) -> None:
     params = SamplingParams(max_tokens=16, seed=42, temperature=0.9)
     assert engine.chat(ASK, params).text == engine.chat(ASK, params).text
+
+
+def test_plain_greedy_takes_the_token_the_chain_would(engine: Engine) -> None:
+    """Greedy requests skip llama.cpp's sampler chain for an argmax of their own logits row;
+    a no-op bias sends the same request through the chain: the same tokens come out."""
+    plain = SamplingParams(temperature=0.0, max_tokens=32, repeat_penalty=1.0)
+    chained = dataclasses.replace(plain, logit_bias={0: 0.0})
+    assert sampler.plain_greedy(plain, None) and not sampler.plain_greedy(chained, None)
+    assert not sampler.plain_greedy(dataclasses.replace(plain, repeat_penalty=1.1), None)
+    fast, slow = engine.chat(ASK, plain), engine.chat(ASK, chained)
+    assert len(fast.tokens) > 8 and fast.tokens == slow.tokens
 
 
 def test_cancel_mid_stream(engine: Engine) -> None:

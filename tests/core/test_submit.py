@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from fireside.core.inference.engine import Engine
+from fireside.core.inference.handle import Handle, hold_wakes, release_wakes
+from fireside.core.inference.sequence import Sequence
 from fireside.core.inference.types import (
     CancelToken,
     ChatRequest,
@@ -84,6 +86,29 @@ def test_notify_wakes_once_per_take(engine: Engine) -> None:
     handle.take()
     handle.result(timeout=60)
     assert wakes.acquire(timeout=5)  # news after the take (more text, the end) wakes again
+
+
+def test_wakes_held_by_a_thread_go_out_when_it_releases_them() -> None:
+    """The engine thread holds a step's wake-ups until just before its next decode (a woken
+    event loop would otherwise take the GIL while the engine samples); other threads' go out
+    at once, and none is lost."""
+    calls: list[str] = []
+    handle = Handle(Sequence(lambda: ([], []), SamplingParams(), None, None, None))
+    handle.notify(lambda: calls.append(threading.current_thread().name))
+
+    def engine_like() -> None:
+        hold_wakes()
+        handle._on_text("a")
+        calls.append("sampled")
+        release_wakes()
+
+    thread = threading.Thread(target=engine_like, name="holder")
+    thread.start()
+    thread.join()
+    assert calls == ["sampled", "holder"]
+    assert handle.take().text == "a"
+    handle._on_text("b")
+    assert calls[-1] == threading.current_thread().name
 
 
 def test_pushed_tokens_run_on_the_engine_thread(engine: Engine) -> None:
