@@ -156,6 +156,7 @@ class Transcript(QScrollArea):
             self._unmake(entry)
         self._generation += 1
         self._build = []
+        self._pump.stop()  # its next slice would find nothing to build and run _then early
         self._then = []
         self._rendering = False
         self._anchor = None
@@ -272,6 +273,8 @@ class Transcript(QScrollArea):
             self._restore_anchor()
         if self._build:
             self._pump.start()
+            return
+        if self._rendering:  # a page still renders off-thread: its callbacks wait for it
             return
         then, self._then = self._then, []
         for fn in then:

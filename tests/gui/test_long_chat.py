@@ -86,3 +86,19 @@ def test_find_reaches_an_unbuilt_message(make_window: Any, installed_starter: Pa
     target = chat.transcript.entries[17].widget
     qtbot.waitUntil(lambda: not target.visibleRegion().isEmpty(), timeout=5_000)
     assert chat.header.find_bar.count.text() == "1 of 1"
+
+
+def test_a_find_result_is_built_before_it_is_shown(make_window: Any, installed_starter: Path,
+                                                   qtbot: QtBot) -> None:
+    """Find landing while a page was still being built in slices (seen under load): the next
+    slice found nothing left to build and ran the find's "show it" before the found message
+    existed, so it was never scrolled into view."""
+    win = _open(make_window, qtbot)
+    transcript = win.chat.transcript
+    qtbot.waitUntil(lambda: not transcript.building, timeout=10_000)
+    built_when_shown: list[bool] = []
+    transcript._pump.start()  # a slice of an earlier page is due
+    transcript.show_entry(17, lambda: built_when_shown.append(
+        transcript.entries[17].widget is not None))
+    qtbot.waitUntil(lambda: bool(built_when_shown), timeout=20_000)
+    assert built_when_shown == [True]
