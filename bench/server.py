@@ -1,15 +1,17 @@
 """The OpenAI-compatible server vs ``llama-server`` from the same llama.cpp, same run.
 
-Same model, same threads, same context per slot, same requests (``/v1/chat/completions``,
-greedy, streamed: a chat request without ``max_tokens`` runs until EOS or a stop string on
-both servers, where ``/v1/completions`` has OpenAI's default of 16 tokens on Fireside), measured
-the same way by the same client:
+Same model, same threads, same context a request may reach (2048), same requests
+(``/v1/chat/completions``, greedy, streamed: a chat request without ``max_tokens`` runs until
+EOS or a stop string on both servers, where ``/v1/completions`` has OpenAI's default of 16
+tokens on Fireside), measured the same way by the same client:
   * single stream: decode tok/s as the client sees it (request to last token), target >= 0.95x
     ``llama-server -np 1``;
   * N concurrent clients (``--clients 4 16``), half of them sending no ``max_tokens`` (they end
     at a stop string, as Open WebUI's or LangChain's requests end at EOS): aggregate tok/s (all
     completion tokens / wall time) against ``llama-server -np 4`` with a unified KV cache
-    (target >= 1.0x) and ``-np 1``, and against Fireside's own serial run of the same requests;
+    (target >= 1.0x) and ``-np 1``, and against Fireside's own serial run of the same requests.
+    Fireside runs with its defaults (8 slots over one 2048-cell cache; ``--parallel N`` sets
+    another count), llama-server with 4 slots over 4 x 2048 cells;
   * the window's time to first token through the Bridge, as the chat pane sends it, while 4 API
     streams without ``max_tokens`` run on the same engine (target < 1 s on 2 cores).
 Rounds are interleaved (the order reversed every other rep) so background load hits every server
@@ -17,6 +19,7 @@ alike; medians are reported, and for the concurrent rounds also the median of ea
 ratio (``_paired``), with the machine's load average.
 
     .venv/bin/python bench/server.py [--model PATH] [--threads N] [--tokens 128] [--reps 5]
+                                     [--parallel N]
 """
 
 from __future__ import annotations
@@ -74,12 +77,14 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
     raise SystemExit(f"server at {base} did not become ready")
 
 
-def start_fireside(model: Path, threads: int, home: str) -> tuple[str, subprocess.Popen[bytes]]:
+def start_fireside(model: Path, threads: int, home: str,
+                   parallel: int = 0) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     env = {**os.environ, "FIRESIDE_HOME": home}
+    slots = ["--parallel", str(parallel)] if parallel else []
     proc = subprocess.Popen([sys.executable, "-m", "fireside", "serve", "--model", str(model),
                              "--port", str(port), "--ctx", str(N_CTX), "--threads",
-                             str(threads)], env=env, stdout=subprocess.DEVNULL,
+                             str(threads), *slots], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     return f"http://127.0.0.1:{port}", proc
 
@@ -164,6 +169,8 @@ def window_ttft(model: Path, threads: int, streams: int = 4) -> float:
     os.environ["FIRESIDE_HOME"] = tempfile.mkdtemp(prefix="fireside-bench-ttft-")
     ctx = context.build()
     ctx.share_with_window()  # as the window's process runs it
+    # 4 slots, all taken by the API streams: the chat must make one of them pause (with the
+    # default 8 it would simply join the batch)
     ctx.engine.load(model, LoadSettings(n_ctx=N_CTX * SLOTS, parallel=SLOTS,
                                         n_threads=threads), name="bench")
     runner = ServerRunner(ctx.engine, ServerSettings(port=0))
@@ -205,6 +212,8 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--clients", type=int, nargs="+", default=[4, 16])
+    parser.add_argument("--parallel", type=int, default=0,
+                        help="Fireside's slots (default: its own choice, 8 for this model)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     from fireside.core.inference.engine import default_threads
@@ -213,7 +222,7 @@ def main() -> int:
     if not LLAMA_SERVER.exists():
         raise SystemExit(f"{LLAMA_SERVER} missing: run bench/build_llama_tools.sh")
     home = tempfile.mkdtemp(prefix="fireside-bench-")
-    servers = {"fireside": start_fireside(args.model, threads, home),
+    servers = {"fireside": start_fireside(args.model, threads, home, args.parallel),
                "llama -np 1": start_llama(args.model, threads, 1),
                f"llama -np {SLOTS}": start_llama(args.model, threads, SLOTS)}
     one: dict[str, list[float]] = {k: [] for k in ("fireside", "llama -np 1")}
