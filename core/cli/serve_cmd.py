@@ -36,9 +36,9 @@ def register(sub: Any) -> None:
                    help=f"GPU layers for --model: {CHOICES_HELP.replace('; default', '')}; "
                         "default: the model's saved settings, else auto")
     p.add_argument("--parallel", type=int, default=None, metavar="N",
-                   help="requests decoded together for --model (default 8, or 4 for a "
-                        "sliding-window model; 1 = one at a time). They share the context "
-                        "rather than splitting it")
+                   help="requests decoded together for --model (default: the model's saved "
+                        "setting, else auto; 0 = auto: 8, or 4 for a sliding-window model; "
+                        "1 = one at a time). They share the context rather than splitting it")
     p.add_argument("--max-tokens", type=int, default=None, metavar="N",
                    help="tokens a reply may run to when its request names no limit (like "
                         "llama-server's -n; default: none for chat, 16 for /v1/completions)")
@@ -87,7 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         load = stored.load_settings_for(model.name)
         load = replace(load, n_ctx=args.ctx or load.n_ctx,
                        n_threads=args.threads or load.n_threads,
-                       parallel=args.parallel or load.parallel,
+                       parallel=load.parallel if args.parallel is None else args.parallel,
                        projector=_projector(args.mmproj) if args.mmproj else load.projector)
         if hasattr(args, "gpu_layers") or model.name not in stored.load:
             layers = offload.resolve(getattr(args, "gpu_layers", offload.AUTO), model.meta,

@@ -383,6 +383,14 @@ class LoadCheck:
     fit: Fit
 
 
+def for_settings(meta: ModelMeta, n_ctx: int, settings: LoadSettings) -> Estimate:
+    """The estimate of ``meta`` as the engine loads it with ``settings`` (its slot count and
+    window caches included): what a loaded model holds, and so what unloading it gives back."""
+    return estimate(meta, n_ctx, n_gpu_layers=settings.n_gpu_layers,
+                    kv_type=settings.kv_cache_type, n_batch=settings.n_batch,
+                    swa_full=settings.swa_full, n_seq=settings.slots(meta.sliding_window))
+
+
 def check_load(meta: ModelMeta, settings: LoadSettings, hw: HardwareInfo, *,
                override: bool = False, reclaim_bytes: int = 0) -> LoadCheck:
     """The one refusal rule for every front: refuse a load predicted not to fit, unless the

@@ -144,10 +144,7 @@ class LoadMonitor:
         if event != "loaded" or model is None:
             return
         settings: LoadSettings = model.settings
-        predicted = est_mod.estimate(
-            model.meta, model.n_ctx, n_gpu_layers=settings.n_gpu_layers,
-            kv_type=settings.kv_cache_type, n_batch=settings.n_batch,
-            swa_full=settings.swa_full, n_seq=settings.slots(model.meta.sliding_window))
+        predicted = est_mod.for_settings(model.meta, model.n_ctx, settings)
         before = self._baseline
         self.last = LoadMeasurement(
             model=model.name, settings=settings.to_json(), predicted=predicted.to_json(),

@@ -13,6 +13,7 @@ Text is delivered one of two ways, chosen at submission: pulled (buffered here, 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
@@ -23,6 +24,7 @@ from fireside.core.inference.probs import TokenProb
 from fireside.core.inference.sequence import Sequence
 from fireside.core.inference.types import CancelToken, Completion, Stats
 
+log = logging.getLogger("fireside.engine")
 POLL_S = 0.05  # how soon a cancel set on a caller's own CancelToken reaches a queued request
 Waker = Callable[[], None]
 
@@ -42,18 +44,22 @@ def hold_wakes() -> None:
     """From now on this thread's wake-ups wait for :func:`release_wakes`.
 
     The engine thread holds them while it samples a step's tokens and releases them just
-    before the next ``llama_decode``: a woken event loop or window otherwise takes the GIL at
-    the engine's next ctypes call and the engine waits for it, once per token (~0.1 ms each,
-    measured); released before the decode, they run while it computes without the GIL.
+    before the next ``llama_decode``: a woken event loop (the server's) otherwise takes the GIL
+    at the engine's next ctypes call and the engine waits for it, once per token (~0.1 ms
+    each, measured); released before the decode, they run while it computes without the GIL.
     """
     _held.holding = True
 
 
 def release_wakes() -> None:
-    """Call the wake-ups this thread held back."""
+    """Call the wake-ups this thread held back; one that raises costs only its own wake-up
+    (on the engine thread an escaping error would end it, and every request with it)."""
     wakers, _held.wakers = _held.wakers, []
     for waker in wakers:
-        waker()
+        try:
+            waker()
+        except Exception:  # noqa: BLE001 - a consumer's waker, not the engine's concern
+            log.exception("a handle's waker failed")
 
 
 @dataclass

@@ -185,6 +185,8 @@ class OwnerThread:
                 release_wakes()
             if not closing:
                 closing = self._pull(backlog, block=not running and not backlog)
+            if backlog:  # preparing or claiming a slot (a cache copy) may take a while
+                release_wakes()
             self._admit(backlog, running)
             if running:
                 # preempted requests wait at the front: they resume first when room frees
@@ -223,6 +225,7 @@ class OwnerThread:
                     return
                 backlog.popleft()
                 if self._started(item.future):
+                    release_wakes()  # a request that just failed to start hears it now
                     self._run_call(item)
                 continue
             if item.preempted:  # resuming: already counted as started, its future running

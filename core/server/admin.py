@@ -35,14 +35,13 @@ PREFIX = "/fireside"
 def judge(meta: ModelMeta, settings: LoadSettings, engine: Engine | None = None, *,
           force: bool = False) -> dict[str, Any]:
     """The load check as JSON; what unloading the current model frees counts as free."""
-    from fireside.core.hardware.estimate import check_load, estimate
+    from fireside.core.hardware.estimate import check_load, for_settings
     from fireside.core.hardware.probe import probe
 
     reclaim = 0
     loaded = engine.loaded if engine is not None else None
     if loaded is not None:
-        reclaim = estimate(loaded.meta, loaded.n_ctx,
-                           n_gpu_layers=max(0, loaded.settings.n_gpu_layers)).ram_bytes
+        reclaim = for_settings(loaded.meta, loaded.n_ctx, loaded.settings).ram_bytes
     check = check_load(meta, settings, probe(), override=force, reclaim_bytes=reclaim)
     return {"allowed": check.allowed, "overridden": check.overridden,
             "verdict": check.fit.verdict, "reason": check.reason,

@@ -143,7 +143,9 @@ def sampling(body: dict[str, Any]) -> SamplingParams:
     return params
 
 
-MAX_CHOICES = 8  # n: parallel sequences of one batch (the engine runs 8 at once by default)
+# n: parallel sequences of one batch (the engine runs 8 at once by default, 4 for a
+# sliding-window model)
+MAX_CHOICES = 8
 
 
 def choices(body: dict[str, Any]) -> int:

@@ -210,9 +210,7 @@ class LoadSettingsDialog(QDialog):
         loaded = self._bridge.ctx.engine.loaded
         if loaded is None:
             return 0
-        return estimate.estimate(loaded.meta, loaded.n_ctx,
-                                 n_gpu_layers=loaded.settings.n_gpu_layers,
-                                 kv_type=loaded.settings.kv_cache_type).ram_bytes
+        return estimate.for_settings(loaded.meta, loaded.n_ctx, loaded.settings).ram_bytes
 
     def update_prediction(self) -> None:
         s = self.load_settings()

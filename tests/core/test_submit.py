@@ -111,6 +111,21 @@ def test_wakes_held_by_a_thread_go_out_when_it_releases_them() -> None:
     assert calls[-1] == threading.current_thread().name
 
 
+def test_a_failing_waker_costs_only_its_own_wake_up(one_slot: Engine) -> None:
+    """Held wake-ups run on the engine thread: one that raises is logged, and the engine and
+    the request go on (an escaping error would have ended the engine thread)."""
+    def waker() -> None:
+        if threading.current_thread().name == "fireside-engine":
+            raise RuntimeError("a consumer's bug")
+
+    handle = one_slot.submit(TextRequest("Once upon a time,", SamplingParams(
+        temperature=0.0, max_tokens=8)))
+    handle.notify(waker)
+    assert handle.result(timeout=60).stats.completion_tokens > 0
+    after = one_slot.submit(TextRequest("In the year 2300,", SamplingParams(max_tokens=4)))
+    assert after.result(timeout=60).text
+
+
 def test_pushed_tokens_run_on_the_engine_thread(engine: Engine) -> None:
     threads: set[str] = set()
     handle = engine.submit(TextRequest("In the year 2300,", SamplingParams(max_tokens=8)),
