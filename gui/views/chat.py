@@ -170,9 +170,14 @@ class ChatView(QWidget):
 
     def _render_async(self, texts: list[str], style: str,
                       done: Callable[[list[list[markdown.Segment]]], None]) -> None:
-        """Markdown off the GUI thread: a page of history costs the GUI its widgets only."""
-        self.bridge.submit(lambda: [markdown.segments(t, style) for t in texts], done,
-                           self.show_error)
+        """Markdown off the GUI thread: a page of history costs the GUI its widgets only.
+        If rendering fails the page still comes, as plain text: a transcript waiting for it
+        would page no further and a pending Find would never be shown."""
+        def failed(message: str) -> None:
+            self.show_error(message)
+            done([[markdown.Segment("prose", markdown.plain(t))] for t in texts])
+
+        self.bridge.submit(lambda: [markdown.segments(t, style) for t in texts], done, failed)
 
     # -- narrow windows: settings as a drawer --------------------------------------------
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name

@@ -102,3 +102,26 @@ def test_a_find_result_is_built_before_it_is_shown(make_window: Any, installed_s
         transcript.entries[17].widget is not None))
     qtbot.waitUntil(lambda: bool(built_when_shown), timeout=20_000)
     assert built_when_shown == [True]
+
+
+def test_a_page_that_fails_to_render_comes_as_plain_text(make_window: Any,
+                                                          installed_starter: Path, qtbot: QtBot,
+                                                          monkeypatch: Any) -> None:
+    """Markdown failing on one message of a page: the page is built as plain text (before, the
+    transcript waited for it for good: no more paging, and Find never showed its result)."""
+    from fireside.gui import markdown
+
+    real = markdown.segments
+
+    def segments(text: str, style: str = "friendly") -> list[markdown.Segment]:
+        if "zanzibar" in text:
+            raise ValueError("a renderer bug")
+        return real(text, style)
+
+    monkeypatch.setattr(markdown, "segments", segments)
+    win = _open(make_window, qtbot, marker=(17, "zanzibar"))
+    chat = win.chat
+    chat.header.open_find()
+    chat.header.find_bar.query.setText("Zanzibar")
+    qtbot.waitUntil(lambda: chat.transcript.entries[17].widget is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: not chat.transcript.building, timeout=10_000)  # paging goes on
