@@ -87,11 +87,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise BadModelFileError(f"{model.name}: {model.error or 'unreadable header'}")
     hw = probe.probe()
     engine = LoadSettings()  # the engine's slots and window caches, as a load would have them
+    n_seq = engine.slots(model.meta.sliding_window)
     result = estimate.fit(model.meta, hw, n_ctx=args.ctx, n_gpu_layers=args.gpu_layers,
                           kv_type=args.kv_type, n_batch=args.batch, swa_full=engine.swa_full,
-                          n_seq=engine.slots(model.meta.sliding_window))
+                          n_seq=n_seq)
     devices = offload.device_split(model.meta, result.estimate, hw, swa_full=engine.swa_full,
-                                   n_seq=engine.slots(model.meta.sliding_window))
+                                   n_seq=n_seq)
     data: dict[str, Any] = {"model": model.name, **result.to_json(),
                             "devices": [d.to_json() for d in devices]}
     if args.measure:

@@ -329,9 +329,12 @@ def _judge(meta: ModelMeta, n_ctx: int, n_gpu_layers: int | None, kv_type: str, 
 
 
 def fit(meta: ModelMeta, hw: HardwareInfo, *, n_ctx: int = 0, n_gpu_layers: int | None = None,
-        kv_type: str = "f16", n_batch: int = 512, swa_full: bool = False, n_seq: int = 1,
-        reclaim_bytes: int = 0) -> Fit:
-    """Judge one configuration. ``n_gpu_layers=None`` means auto (most that fit)."""
+        kv_type: str = "f16", n_batch: int = 512, swa_full: bool = False,
+        n_seq: int | None = None, reclaim_bytes: int = 0) -> Fit:
+    """Judge one configuration. ``n_gpu_layers=None`` means auto (most that fit);
+    ``n_seq=None``, the slots the engine gives this model by default."""
+    if n_seq is None:
+        n_seq = LoadSettings().slots(meta.sliding_window)
     ram, vram, unified = budgets(hw, reclaim_bytes)
     if not gpu_usable(hw):  # llama.cpp ignores GPU layers it cannot place: all on the CPU
         n_gpu_layers = 0

@@ -99,11 +99,8 @@ def _hardware_fit(meta: ModelMeta, n_ctx: int) -> Fit | None:
     try:
         from fireside.core.hardware.estimate import fit as hw_fit
         from fireside.core.hardware.probe import probe
-        from fireside.core.inference.types import LoadSettings
 
-        engine = LoadSettings()  # as a load would have it: its slots and window caches
-        f = hw_fit(meta, probe(include_backends=False), n_ctx=n_ctx, swa_full=engine.swa_full,
-                   n_seq=engine.slots(meta.sliding_window))
+        f = hw_fit(meta, probe(include_backends=False), n_ctx=n_ctx)
     except Exception:  # another area's module: a failure there must not break Discover
         log.exception("hardware estimator failed; using the built-in figure")
         return None

@@ -36,7 +36,6 @@ import time
 from typing import Any
 
 import llama_cpp
-import numpy as np
 
 from fireside.core.errors import FiresideError
 from fireside.core.inference import probs, sampler
@@ -349,8 +348,7 @@ class Batcher:
         top = seq.params.logprobs
         if top is None:
             if seq.greedy:  # the chain's answer, without its per-token candidate array
-                logits = llama_cpp.llama_get_logits_ith(self.ctx, row)
-                return int(np.ctypeslib.as_array(logits, shape=(self.n_vocab,)).argmax())
+                return int(probs.logits_row(self.ctx, row, self.n_vocab).argmax())
             return int(seq.sampler.sample(self.llm._ctx, row))
         if seq.params.post_sampling_probs:
             token, prob = probs.sample_with_probs(seq.sampler.sampler, self.ctx, self.vocab,

@@ -59,7 +59,8 @@ def _alt(vocab: Any, token: int, logprob: float, buf: ctypes.Array[ctypes.c_char
     return Alternative(int(token), raw.decode("utf-8", errors="replace"), raw, float(logprob))
 
 
-def _row(ctx: Any, idx: int, n_vocab: int) -> np.ndarray:
+def logits_row(ctx: Any, idx: int, n_vocab: int) -> np.ndarray:
+    """Row ``idx`` of the last decode's logits, viewed in place (no copy)."""
     ptr = llama_cpp.llama_get_logits_ith(ctx, idx)
     return np.ctypeslib.as_array(ptr, shape=(n_vocab,))
 
@@ -88,7 +89,7 @@ def model_probs(ctx: Any, vocab: Any, idx: int, chosen: int, top: int,
                 buf: ctypes.Array[ctypes.c_char]) -> TokenProb:
     """The model's distribution at row ``idx`` of the last decode."""
     n_vocab = int(llama_cpp.llama_vocab_n_tokens(vocab))
-    logprobs = _log_softmax(_row(ctx, idx, n_vocab))
+    logprobs = _log_softmax(logits_row(ctx, idx, n_vocab))
     return _describe(vocab, np.arange(n_vocab, dtype=np.int64), logprobs, chosen, top, buf)
 
 
@@ -100,7 +101,7 @@ def sample_with_probs(chain: Any, ctx: Any, vocab: Any, idx: int, top: int,
     view = np.ctypeslib.as_array(data).view(
         np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)]))
     view["id"] = np.arange(n_vocab, dtype=np.int32)
-    view["logit"] = _row(ctx, idx, n_vocab)
+    view["logit"] = logits_row(ctx, idx, n_vocab)
     view["p"] = 0.0
     cur = llama_cpp.llama_token_data_array(data=data, size=n_vocab, selected=-1,
                                            sorted=False)
